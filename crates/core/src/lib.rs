@@ -1,0 +1,1 @@
+//! DER IQ domain model.

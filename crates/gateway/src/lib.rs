@@ -1,0 +1,1 @@
+//! DER IQ gateway library.

@@ -1,0 +1,1 @@
+//! Regulatory retrieval (see issue: corpus, chunking, embeddings, hybrid search).

@@ -1,0 +1,1 @@
+//! SQL guard: parse, validate and rewrite drafted SQL. Pure, no I/O.

@@ -1,0 +1,221 @@
+//! Runs every eval question through several search configurations and aggregates.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use super::dataset::{EvalQuery, load_sets};
+use super::metrics::{MetricSet, QueryScore, RankedHit, score_query};
+use crate::citation::Citation;
+use crate::embed::Embedder;
+use crate::error::RagError;
+use crate::store::{Fusion, SearchMode, SearchOptions, search_with};
+
+/// Question type whose questions have no answer in the corpus.
+pub const UNANSWERABLE: &str = "unanswerable";
+
+/// One configuration to compare.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalConfig {
+    /// Short name (`hybrid`, `vector`, `full_text`).
+    pub name: String,
+    /// Search options (k is raised to 10 for the metrics).
+    pub options: SearchOptions,
+    /// A question counts as "not covered" when its top score is below this.
+    pub not_covered_below: f32,
+}
+
+/// The configurations `deriq eval retrieval` compares; the first is the production default.
+pub fn default_configs() -> Vec<EvalConfig> {
+    let base = SearchOptions { k: 10, ..SearchOptions::default() };
+    vec![
+        EvalConfig { name: "hybrid".into(), options: base.clone(), not_covered_below: crate::store::NOT_COVERED_BELOW },
+        EvalConfig {
+            name: "hybrid_rrf".into(),
+            options: SearchOptions { fusion: Fusion::Rrf { k: 60.0, vector_weight: 0.5 }, ..base.clone() },
+            not_covered_below: 0.0,
+        },
+        EvalConfig {
+            name: "hybrid_no_citation_routing".into(),
+            options: SearchOptions { citation_routing: false, ..base.clone() },
+            not_covered_below: crate::store::NOT_COVERED_BELOW,
+        },
+        EvalConfig {
+            name: "vector".into(),
+            options: SearchOptions { mode: SearchMode::Vector, citation_routing: false, ..base.clone() },
+            not_covered_below: crate::store::NOT_COVERED_BELOW,
+        },
+        EvalConfig {
+            name: "full_text".into(),
+            options: SearchOptions { mode: SearchMode::FullText, citation_routing: false, ..base },
+            not_covered_below: 0.0,
+        },
+    ]
+}
+
+/// How well "not covered" is detected with the configuration's threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct UnanswerableStats {
+    /// Unanswerable questions.
+    pub queries: usize,
+    /// Threshold on the top score.
+    pub threshold: f32,
+    /// Share of unanswerable questions whose top score is below the threshold (correct).
+    pub detected_rate: f64,
+    /// Share of answerable questions wrongly below the threshold.
+    pub answerable_below_rate: f64,
+    /// Mean top score of unanswerable questions.
+    pub mean_top_score_unanswerable: f64,
+    /// Mean top score of answerable questions.
+    pub mean_top_score_answerable: f64,
+}
+
+/// A question whose controlling passage was not in the top 5.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Miss {
+    /// `set/id`.
+    pub id: String,
+    /// Question type.
+    pub qtype: String,
+    /// The question.
+    pub text: String,
+    /// Judged citations with grades.
+    pub expected: Vec<String>,
+    /// Top 5 citations returned.
+    pub got: Vec<String>,
+}
+
+/// Results of one configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigReport {
+    /// Configuration name.
+    pub name: String,
+    /// Its options.
+    pub options: SearchOptions,
+    /// Over all answerable questions.
+    pub overall: MetricSet,
+    /// Per question type (answerable types).
+    pub by_type: BTreeMap<String, MetricSet>,
+    /// Not-covered detection.
+    pub unanswerable: UnanswerableStats,
+    /// Mean time of one search, query embedding included, in milliseconds.
+    pub mean_search_ms: f64,
+    /// Questions whose judged passages were not all in the top 5.
+    pub misses: Vec<Miss>,
+}
+
+/// The whole eval; the top-level metrics are those of the first configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// Set names.
+    pub sets: Vec<String>,
+    /// Questions, answerable and not.
+    pub queries: usize,
+    /// Name of the configuration the top-level figures belong to.
+    pub configuration: String,
+    /// recall@5 of that configuration.
+    pub recall_at_5: f64,
+    /// recall@10.
+    pub recall_at_10: f64,
+    /// MRR.
+    pub mrr: f64,
+    /// nDCG@10.
+    pub ndcg_at_10: f64,
+    /// Every configuration.
+    pub configurations: Vec<ConfigReport>,
+}
+
+/// Loads every set under `dir` (`evals/retrieval`) and runs each configuration over it.
+pub async fn run_retrieval_eval(
+    pool: &PgPool,
+    embedder: &dyn Embedder,
+    dir: &Path,
+    configs: &[EvalConfig],
+) -> Result<EvalReport, RagError> {
+    let queries = load_sets(dir)?;
+    let mut sets: Vec<String> = queries.iter().map(|q| q.set.clone()).collect();
+    sets.dedup();
+    let mut reports = Vec::new();
+    for config in configs {
+        reports.push(run_config(pool, embedder, &queries, config).await?);
+    }
+    let first = reports
+        .first()
+        .ok_or_else(|| RagError::InvalidArgument("no configuration to evaluate".into()))?;
+    Ok(EvalReport {
+        sets,
+        queries: queries.len(),
+        configuration: first.name.clone(),
+        recall_at_5: first.overall.recall_at_5,
+        recall_at_10: first.overall.recall_at_10,
+        mrr: first.overall.mrr,
+        ndcg_at_10: first.overall.ndcg_at_10,
+        configurations: reports,
+    })
+}
+
+async fn run_config(
+    pool: &PgPool,
+    embedder: &dyn Embedder,
+    queries: &[EvalQuery],
+    config: &EvalConfig,
+) -> Result<ConfigReport, RagError> {
+    let options = SearchOptions { k: config.options.k.max(10), ..config.options.clone() };
+    let mut scores: Vec<QueryScore> = Vec::new();
+    let mut by_type: BTreeMap<String, Vec<QueryScore>> = BTreeMap::new();
+    let mut top_unanswerable = Vec::new();
+    let mut top_answerable = Vec::new();
+    let mut misses = Vec::new();
+    let mut elapsed = 0.0;
+    for q in queries {
+        let started = Instant::now();
+        let hits = search_with(pool, embedder, &q.text, &options).await?;
+        elapsed += started.elapsed().as_secs_f64();
+        let top = hits.first().map_or(0.0, |h| f64::from(h.score));
+        if q.qtype == UNANSWERABLE || q.qrels.is_empty() {
+            top_unanswerable.push(top);
+            continue;
+        }
+        top_answerable.push(top);
+        let ranked: Vec<RankedHit> = hits
+            .iter()
+            .filter_map(|h| {
+                Citation::parse(&h.citation).map(|citation| RankedHit { citation, covers_subtree: h.covers_subtree })
+            })
+            .collect();
+        let s = score_query(&ranked, &q.qrels);
+        if s.recall_at_5 < 1.0 {
+            misses.push(Miss {
+                id: format!("{}/{}", q.set, q.id),
+                qtype: q.qtype.clone(),
+                text: q.text.clone(),
+                expected: q.qrels.iter().map(|(c, g)| format!("{c} [{g}]")).collect(),
+                got: hits.iter().take(5).map(|h| format!("{} ({:.3})", h.citation, h.score)).collect(),
+            });
+        }
+        scores.push(s);
+        by_type.entry(q.qtype.clone()).or_default().push(s);
+    }
+    let threshold = f64::from(config.not_covered_below);
+    let rate = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().filter(|&&t| t < threshold).count() as f64 / v.len() as f64 };
+    let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+    Ok(ConfigReport {
+        name: config.name.clone(),
+        options,
+        overall: MetricSet::mean(&scores),
+        by_type: by_type.iter().map(|(k, v)| (k.clone(), MetricSet::mean(v))).collect(),
+        unanswerable: UnanswerableStats {
+            queries: top_unanswerable.len(),
+            threshold: config.not_covered_below,
+            detected_rate: rate(&top_unanswerable),
+            answerable_below_rate: rate(&top_answerable),
+            mean_top_score_unanswerable: mean(&top_unanswerable),
+            mean_top_score_answerable: mean(&top_answerable),
+        },
+        mean_search_ms: if queries.is_empty() { 0.0 } else { elapsed * 1000.0 / queries.len() as f64 },
+        misses,
+    })
+}

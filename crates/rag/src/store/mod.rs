@@ -1,0 +1,13 @@
+//! The pgvector store on the primary: schema, incremental ingest, and hybrid search.
+
+mod fusion;
+mod ingest;
+mod progress;
+mod schema;
+mod search;
+
+pub use fusion::{Fusion, fuse};
+pub use ingest::{IngestReport, ingest, ingest_sections};
+pub use progress::{BarProgress, IngestProgress, NoProgress};
+pub use schema::{MIGRATION_SQL, apply_migration, index_metadata, IndexMetadata};
+pub use search::{DEFAULT_FUSION, NOT_COVERED_BELOW, SearchFilters, SearchHit, SearchMode, SearchOptions, VectorScan, search, search_with};

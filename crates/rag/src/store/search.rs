@@ -1,0 +1,445 @@
+//! Hybrid retrieval: exact citation lookups first, then vector similarity and full-text
+//! rank fused into one ranking, with part and regulation filters.
+
+use std::collections::HashSet;
+
+use pgvector::Vector;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::fusion::{Fusion, fuse, merge};
+use crate::citation::{CitationRef, find_citations};
+use crate::embed::Embedder;
+use crate::error::RagError;
+
+/// Which retrievers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMode {
+    /// Embedding similarity only.
+    Vector,
+    /// PostgreSQL full-text rank only.
+    FullText,
+    /// Both, fused.
+    Hybrid,
+}
+
+/// How the vector candidates are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum VectorScan {
+    /// A sequential scan that scores every (filtered) chunk: exact, and the default.
+    Exact,
+    /// An HNSW index, when one exists, with `hnsw.ef_search` and optionally pgvector 0.8's
+    /// iterative scan (which keeps scanning until enough rows pass the filters).
+    Hnsw {
+        /// Candidate list size.
+        ef_search: u32,
+        /// Use `hnsw.iterative_scan = relaxed_order`.
+        iterative: bool,
+    },
+}
+
+/// Restricts results to some parts or regulations; empty lists mean no restriction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchFilters {
+    /// Part numbers (`382`, `40`, `1904`) or, for the U.S. Code, the `part` of the corpus files.
+    pub parts: Vec<String>,
+    /// Regulation names as stored (`49 CFR Part 382`).
+    pub regulations: Vec<String>,
+}
+
+/// Everything that shapes one search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchOptions {
+    /// Results wanted.
+    pub k: usize,
+    /// Retrievers.
+    pub mode: SearchMode,
+    /// Fusion for [`SearchMode::Hybrid`].
+    pub fusion: Fusion,
+    /// Filters.
+    pub filters: SearchFilters,
+    /// Candidates taken from each retriever before fusion.
+    pub candidates: usize,
+    /// Whether citations in the question go straight to the cited section or paragraph.
+    pub citation_routing: bool,
+    /// Exact scan or HNSW.
+    pub vector_scan: VectorScan,
+}
+
+/// The fusion chosen by the retrieval eval (see crates/rag/README.md).
+pub const DEFAULT_FUSION: Fusion = Fusion::Weighted { vector_weight: 0.7 };
+
+/// With the default options, a top score below this means the corpus does not cover the
+/// question (the gateway answers "not covered" instead of quoting a weak passage).
+pub const NOT_COVERED_BELOW: f32 = 0.45;
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        Self {
+            k: 5,
+            mode: SearchMode::Hybrid,
+            fusion: DEFAULT_FUSION,
+            filters: SearchFilters::default(),
+            candidates: 50,
+            citation_routing: true,
+            vector_scan: VectorScan::Exact,
+        }
+    }
+}
+
+/// One retrieved passage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// Paragraph citation (`49 CFR 382.303(b)`).
+    pub citation: String,
+    /// Section heading (`Post-accident testing.`).
+    pub title: String,
+    /// The passage.
+    pub text: String,
+    /// Relevance: 1.0 for a cited passage, else the fused score (see [`Fusion`]).
+    pub score: f32,
+    /// Section citation (`49 CFR 382.303`).
+    pub section_citation: String,
+    /// `49 CFR Part 382`.
+    pub regulation: String,
+    /// `382`.
+    pub part: String,
+    /// Heading path down to the paragraph.
+    pub heading_path: Vec<String>,
+    /// Cosine similarity to the question, when it was embedded.
+    pub similarity: Option<f32>,
+    /// Scaled full-text rank, when the passage matched the text query.
+    pub text_rank: Option<f32>,
+    /// True when the question cited this passage.
+    pub cited: bool,
+    /// True when `text` holds the whole paragraph subtree under `citation`.
+    pub covers_subtree: bool,
+}
+
+/// Hybrid search with the default options and `k` results.
+pub async fn search(
+    pool: &PgPool,
+    embedder: &dyn Embedder,
+    query: &str,
+    k: usize,
+    filters: &SearchFilters,
+) -> Result<Vec<SearchHit>, RagError> {
+    let options = SearchOptions { k, filters: filters.clone(), ..SearchOptions::default() };
+    search_with(pool, embedder, query, &options).await
+}
+
+/// Search with every option spelled out.
+pub async fn search_with(
+    pool: &PgPool,
+    embedder: &dyn Embedder,
+    query: &str,
+    options: &SearchOptions,
+) -> Result<Vec<SearchHit>, RagError> {
+    if options.k == 0 || options.k > 200 {
+        return Err(RagError::InvalidArgument(format!("k must be 1..=200, got {}", options.k)));
+    }
+    let query = query.trim();
+    if query.is_empty() || query.len() > 4000 {
+        return Err(RagError::InvalidArgument("the question must be 1 to 4000 bytes".into()));
+    }
+    let needs_vector = options.mode != SearchMode::FullText;
+    let qvec = if needs_vector {
+        let v = embedder.embed_query(query).await?;
+        if v.len() != embedder.dimension() {
+            return Err(RagError::Index(format!("query embedding has {} dimensions", v.len())));
+        }
+        Some(Vector::from(v))
+    } else {
+        None
+    };
+
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+
+    let mut hits: Vec<SearchHit> = Vec::new();
+    if options.citation_routing {
+        let refs = find_citations(query);
+        if !refs.is_empty() {
+            hits = cited_hits(&mut tx, &refs, query, qvec.as_ref(), options).await?;
+        }
+    }
+    if hits.len() < options.k {
+        let want = options.candidates.max(options.k);
+        let vector = match (&qvec, options.mode) {
+            (Some(v), SearchMode::Vector | SearchMode::Hybrid) => {
+                vector_candidates(&mut tx, v, &options.filters, want, options.vector_scan).await?
+            }
+            _ => Vec::new(),
+        };
+        let text = match options.mode {
+            SearchMode::FullText | SearchMode::Hybrid => {
+                text_candidates(&mut tx, query, &options.filters, want).await?
+            }
+            SearchMode::Vector => Vec::new(),
+        };
+        let mut candidates = merge(&vector, &text);
+        if options.mode == SearchMode::Hybrid
+            && matches!(options.fusion, Fusion::Weighted { .. })
+            && let Some(v) = &qvec
+        {
+            fill_similarities(&mut tx, v, &mut candidates).await?;
+        }
+        let ranked = match options.mode {
+            SearchMode::Hybrid => fuse(&candidates, options.fusion),
+            SearchMode::Vector => vector.clone(),
+            SearchMode::FullText => text.clone(),
+        };
+        let seen: HashSet<String> = hits.iter().map(|h| h.citation.clone() + "#" + &h.text).collect();
+        let ids: Vec<i64> = ranked.iter().map(|r| r.0).take(options.k + hits.len()).collect();
+        let details = chunk_details(&mut tx, &ids, qvec.as_ref()).await?;
+        for (id, score) in ranked.iter().take(options.k + hits.len()) {
+            let Some(mut hit) = details.iter().find(|d| d.0 == *id).map(|d| d.1.clone()) else { continue };
+            if seen.contains(&(hit.citation.clone() + "#" + &hit.text)) {
+                continue;
+            }
+            let cand = candidates.iter().find(|c| c.id == *id);
+            hit.text_rank = cand.and_then(|c| c.text_score);
+            hit.score = *score;
+            hits.push(hit);
+            if hits.len() >= options.k {
+                break;
+            }
+        }
+    }
+    tx.commit().await?;
+    hits.truncate(options.k);
+    Ok(hits)
+}
+
+type Tx<'a> = Transaction<'a, Postgres>;
+
+async fn vector_candidates(
+    tx: &mut Tx<'_>,
+    v: &Vector,
+    filters: &SearchFilters,
+    limit: usize,
+    scan: VectorScan,
+) -> Result<Vec<(i64, f32)>, RagError> {
+    match scan {
+        VectorScan::Exact => {
+            sqlx::query("SELECT set_config('enable_indexscan', 'off', true)").execute(&mut **tx).await?;
+        }
+        VectorScan::Hnsw { ef_search, iterative } => {
+            sqlx::query("SELECT set_config('enable_indexscan', 'on', true), set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)")
+                .bind(ef_search.to_string())
+                .bind(if iterative { "relaxed_order" } else { "off" })
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    let rows: Vec<(i64, f64)> = sqlx::query_as(
+        "SELECT id, 1 - (embedding <=> $1) AS sim FROM deriq.rag_chunks \
+         WHERE (cardinality($2::text[]) = 0 OR part = ANY($2)) \
+           AND (cardinality($3::text[]) = 0 OR regulation = ANY($3)) \
+         ORDER BY embedding <=> $1 LIMIT $4",
+    )
+    .bind(v)
+    .bind(&filters.parts)
+    .bind(&filters.regulations)
+    .bind(i64::try_from(limit).unwrap_or(50))
+    .fetch_all(&mut **tx)
+    .await?;
+    sqlx::query("SELECT set_config('enable_indexscan', 'on', true)").execute(&mut **tx).await?;
+    Ok(rows.into_iter().map(|(id, s)| (id, s as f32)).collect())
+}
+
+/// Full-text candidates: the question's words OR-ed together (stemmed, stop words dropped by
+/// PostgreSQL), ranked by cover density scaled to `rank / (rank + 1)`.
+async fn text_candidates(
+    tx: &mut Tx<'_>,
+    query: &str,
+    filters: &SearchFilters,
+    limit: usize,
+) -> Result<Vec<(i64, f32)>, RagError> {
+    let rows: Vec<(i64, f32)> = sqlx::query_as(
+        "WITH q AS (SELECT replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery AS tsq) \
+         SELECT c.id, ts_rank_cd(c.tsv, q.tsq, 32) AS rank FROM deriq.rag_chunks c, q \
+         WHERE c.tsv @@ q.tsq \
+           AND (cardinality($2::text[]) = 0 OR c.part = ANY($2)) \
+           AND (cardinality($3::text[]) = 0 OR c.regulation = ANY($3)) \
+         ORDER BY rank DESC, c.id LIMIT $4",
+    )
+    .bind(query)
+    .bind(&filters.parts)
+    .bind(&filters.regulations)
+    .bind(i64::try_from(limit).unwrap_or(50))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows)
+}
+
+async fn fill_similarities(
+    tx: &mut Tx<'_>,
+    v: &Vector,
+    candidates: &mut [super::fusion::Candidate],
+) -> Result<(), RagError> {
+    let missing: Vec<i64> = candidates.iter().filter(|c| c.similarity.is_none()).map(|c| c.id).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(i64, f64)> =
+        sqlx::query_as("SELECT id, 1 - (embedding <=> $1) FROM deriq.rag_chunks WHERE id = ANY($2)")
+            .bind(v)
+            .bind(&missing)
+            .fetch_all(&mut **tx)
+            .await?;
+    for (id, sim) in rows {
+        if let Some(c) = candidates.iter_mut().find(|c| c.id == id) {
+            c.similarity = Some(sim as f32);
+        }
+    }
+    Ok(())
+}
+
+type DetailRow = (i64, String, String, String, String, String, Vec<String>, String, bool, Option<f64>);
+
+async fn chunk_details(
+    tx: &mut Tx<'_>,
+    ids: &[i64],
+    v: Option<&Vector>,
+) -> Result<Vec<(i64, SearchHit)>, RagError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<DetailRow> = sqlx::query_as(
+        "SELECT c.id, c.citation, c.section_citation, s.title, c.regulation, c.part, c.heading_path, c.body, \
+                c.covers_subtree, CASE WHEN $2::vector IS NULL THEN NULL ELSE 1 - (c.embedding <=> $2) END \
+         FROM deriq.rag_chunks c JOIN deriq.rag_sections s ON s.citation = c.section_citation \
+         WHERE c.id = ANY($1)",
+    )
+    .bind(ids)
+    .bind(v)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, citation, section_citation, title, regulation, part, heading_path, text, covers_subtree, sim)| {
+            (
+                id,
+                SearchHit {
+                    citation,
+                    title,
+                    text,
+                    score: 0.0,
+                    section_citation,
+                    regulation,
+                    part,
+                    heading_path,
+                    similarity: sim.map(|s| s as f32),
+                    text_rank: None,
+                    cited: false,
+                    covers_subtree,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Words left in the question once its citations are removed, ignoring filler.
+fn topical_words(query: &str, refs: &[CitationRef]) -> usize {
+    const FILLER: &[&str] = &[
+        "what", "does", "say", "says", "text", "section", "sections", "paragraph", "require", "requires",
+        "cfr", "u.s.c", "usc", "part", "show", "quote", "read", "under", "about", "the", "this", "that",
+        "fcra", "tell", "give", "full", "exact", "wording", "contents", "content", "regulation",
+    ];
+    let mut rest = query.to_string();
+    let mut spans: Vec<(usize, usize)> = refs.iter().map(|r| r.span).collect();
+    spans.sort_by(|a, b| b.0.cmp(&a.0));
+    for (s, e) in spans {
+        if e <= rest.len() && rest.is_char_boundary(s) && rest.is_char_boundary(e) {
+            rest.replace_range(s..e, " ");
+        }
+    }
+    rest.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 3 && !FILLER.contains(&w.to_ascii_lowercase().as_str()))
+        .count()
+}
+
+/// Chunks at or under each cited section or paragraph (and any chunk that holds a cited
+/// paragraph whole), best first: the cited paragraph itself, then by similarity to the rest of
+/// the question when it has one, else in document order.
+async fn cited_hits(
+    tx: &mut Tx<'_>,
+    refs: &[CitationRef],
+    query: &str,
+    v: Option<&Vector>,
+    options: &SearchOptions,
+) -> Result<Vec<SearchHit>, RagError> {
+    let by_similarity = topical_words(query, refs) >= 2 && v.is_some();
+    let mut out: Vec<SearchHit> = Vec::new();
+    for r in refs {
+        let key = r.key();
+        if !key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '(' | ')' | '-')) {
+            continue;
+        }
+        let like = format!("{key}(%");
+        let mut ancestors = Vec::new();
+        let mut parent = r.clone();
+        while parent.paragraph.pop().is_some() {
+            ancestors.push(parent.key());
+        }
+        let rows: Vec<(i64, i32, String)> = sqlx::query_as(
+            "SELECT c.id, c.ordinal, c.citation_key FROM deriq.rag_chunks c \
+             WHERE (c.citation_key = $1 OR c.citation_key LIKE $2 OR (c.covers_subtree AND c.citation_key = ANY($3))) \
+               AND ($4::text IS NULL OR c.title_prefix = $4) \
+               AND (cardinality($5::text[]) = 0 OR c.part = ANY($5)) \
+               AND (cardinality($6::text[]) = 0 OR c.regulation = ANY($6)) \
+             ORDER BY c.section_citation, c.ordinal",
+        )
+        .bind(&key)
+        .bind(&like)
+        .bind(&ancestors)
+        .bind(r.title_prefix())
+        .bind(&options.filters.parts)
+        .bind(&options.filters.regulations)
+        .fetch_all(&mut **tx)
+        .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let details = chunk_details(tx, &ids, v).await?;
+        let mut found: Vec<(bool, i32, SearchHit)> = rows
+            .iter()
+            .filter_map(|(id, ordinal, ck)| {
+                details.iter().find(|d| d.0 == *id).map(|d| (*ck == key, *ordinal, d.1.clone()))
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            b.0.cmp(&a.0).then_with(|| {
+                if by_similarity {
+                    b.2.similarity.unwrap_or(0.0).total_cmp(&a.2.similarity.unwrap_or(0.0))
+                } else {
+                    a.1.cmp(&b.1)
+                }
+            })
+        });
+        for (_, _, mut hit) in found {
+            if out.iter().any(|h| h.citation == hit.citation && h.text == hit.text) {
+                continue;
+            }
+            hit.cited = true;
+            hit.score = 1.0;
+            out.push(hit);
+        }
+    }
+    out.truncate(options.k);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topical_words_ignore_citation_and_filler() {
+        let q = "What does 49 CFR 382.303(b) say?";
+        assert_eq!(topical_words(q, &find_citations(q)), 0);
+        let q = "382.303 alcohol test timing";
+        assert_eq!(topical_words(q, &find_citations(q)), 3);
+    }
+}

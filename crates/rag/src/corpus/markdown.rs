@@ -138,11 +138,12 @@ fn title_from_heading(heading: &str, section: &str) -> String {
     h.strip_prefix(section).unwrap_or(h).trim().to_string()
 }
 
-/// The part of a CFR section (`382` for `382.303`); the section itself for the U.S. Code.
+/// The part of a CFR section (`382` for `382.303`); for the U.S. Code, the section number
+/// without its letters (`1681` for `1681b`), grouping a statute's sections.
 pub fn default_part(citation: &Citation) -> String {
     match citation.code {
         Code::Cfr => citation.section.split('.').next().unwrap_or_default().to_string(),
-        Code::Usc => citation.section.clone(),
+        Code::Usc => citation.section.chars().take_while(char::is_ascii_digit).collect(),
     }
 }
 

@@ -257,7 +257,7 @@ impl State {
             citation,
             title: s.heading.clone(),
             regulation,
-            part: number,
+            part: number.chars().take_while(char::is_ascii_digit).collect(),
             subpart: self.subchapter.clone(),
             subpart_title: Some(self.subchapter_heading.clone()).filter(|h| !h.is_empty()),
             source: "USLM XML".to_string(),

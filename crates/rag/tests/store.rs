@@ -1,0 +1,140 @@
+//! Ingest and search against PostgreSQL + pgvector (needs DERIQ_TEST_DATABASE_URL), with a
+//! small deterministic embedder so that these tests exercise the store, not the model.
+
+mod common;
+
+use common::{HashEmbedder, TestDb, fixture_corpus};
+use deriq_rag::store::{NoProgress, SearchMode, SearchOptions, index_metadata, ingest_sections};
+use deriq_rag::{SearchFilters, ingest, load_path, search, search_with};
+
+#[tokio::test]
+async fn ingest_is_incremental_and_prunes() -> Result<(), Box<dyn std::error::Error>> {
+    let db = TestDb::new().await;
+    let embedder = HashEmbedder::new(64);
+    let first = ingest(&db.pool, &fixture_corpus(), &embedder, &NoProgress).await?;
+    assert_eq!(first.sections_seen, 4);
+    assert_eq!(first.sections_written, 4);
+    assert!(first.chunks_written >= 15, "{first:?}");
+    assert!(first.rebuilt.is_none());
+
+    let again = ingest(&db.pool, &fixture_corpus(), &embedder, &NoProgress).await?;
+    assert_eq!((again.sections_unchanged, again.sections_written), (4, 0));
+
+    // One changed paragraph re-embeds one section only.
+    let mut sections = load_path(&fixture_corpus())?;
+    sections[1].paragraphs[0].text.push_str(" Amended.");
+    let changed = ingest_sections(&db.pool, &sections, &embedder, &NoProgress, None).await?;
+    assert_eq!((changed.sections_unchanged, changed.sections_written), (3, 1));
+    let amended: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_chunks WHERE body LIKE '%Amended.%'")
+        .fetch_one(&db.pool)
+        .await?;
+    assert_eq!(amended, 1);
+
+    // A section whose file is gone is removed when its folder is ingested again.
+    sections.truncate(3);
+    let root = fixture_corpus().to_string_lossy().into_owned();
+    let pruned = ingest_sections(&db.pool, &sections, &embedder, &NoProgress, Some(&root)).await?;
+    assert_eq!(pruned.sections_removed, 1);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_sections").fetch_one(&db.pool).await?;
+    assert_eq!(left, 3);
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM deriq.rag_chunks c WHERE NOT EXISTS \
+         (SELECT 1 FROM deriq.rag_sections s WHERE s.citation = c.section_citation)",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(orphans, 0);
+    db.drop_db().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn model_change_reembeds_everything() -> Result<(), Box<dyn std::error::Error>> {
+    let db = TestDb::new().await;
+    ingest(&db.pool, &fixture_corpus(), &HashEmbedder::new(64), &NoProgress).await?;
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_chunks").fetch_one(&db.pool).await?;
+
+    let smaller = HashEmbedder::new(32);
+    let report = ingest(&db.pool, &fixture_corpus(), &smaller, &NoProgress).await?;
+    let reason = report.rebuilt.unwrap_or_default();
+    assert!(reason.contains("64 dimensions") && reason.contains("32 dimensions"), "{reason}");
+    assert_eq!(report.sections_written, 4);
+    let dims: Vec<i32> = sqlx::query_scalar("SELECT DISTINCT vector_dims(embedding) FROM deriq.rag_chunks")
+        .fetch_all(&db.pool)
+        .await?;
+    assert_eq!(dims, [32]);
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_chunks").fetch_one(&db.pool).await?;
+    assert_eq!(before, after);
+    let meta = index_metadata(&db.pool).await?.ok_or("no metadata")?;
+    assert_eq!((meta.model.as_str(), meta.dimension), (smaller.id.as_str(), 32));
+
+    // Same dimension, different model: still a full rebuild.
+    let other = HashEmbedder { dim: 32, id: "test:another-model".into() };
+    let report = ingest(&db.pool, &fixture_corpus(), &other, &NoProgress).await?;
+    assert!(report.rebuilt.is_some());
+    assert_eq!(report.sections_unchanged, 0);
+    db.drop_db().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn citations_go_straight_to_the_cited_text() -> Result<(), Box<dyn std::error::Error>> {
+    let db = TestDb::new().await;
+    let embedder = HashEmbedder::new(64);
+    ingest(&db.pool, &fixture_corpus(), &embedder, &NoProgress).await?;
+    let none = SearchFilters::default();
+
+    let hits = search(&db.pool, &embedder, "§ 382.303(d)(1)", 5, &none).await?;
+    assert_eq!(hits[0].citation, "49 CFR 382.303(d)");
+    assert!(hits[0].cited && hits[0].covers_subtree);
+    assert_eq!(hits[0].score, 1.0);
+    assert!(hits[0].text.contains("within two hours"));
+
+    // A whole section comes back in document order, then ordinary results fill the list.
+    let hits = search(&db.pool, &embedder, "49 CFR 40.191", 10, &none).await?;
+    let cited: Vec<&str> = hits.iter().filter(|h| h.cited).map(|h| h.citation.as_str()).collect();
+    assert!(cited.len() >= 3, "{cited:?}");
+    assert!(cited.iter().all(|c| c.starts_with("49 CFR 40.191")));
+    assert_eq!(cited[0], "49 CFR 40.191(a)");
+    assert!(hits.iter().take(cited.len()).all(|h| h.cited));
+
+    // A title that does not match finds no cited text.
+    let hits = search(&db.pool, &embedder, "29 CFR 382.303", 5, &none).await?;
+    assert!(hits.iter().all(|h| !h.cited));
+    db.drop_db().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn filters_and_modes() -> Result<(), Box<dyn std::error::Error>> {
+    let db = TestDb::new().await;
+    let embedder = HashEmbedder::new(64);
+    ingest(&db.pool, &fixture_corpus(), &embedder, &NoProgress).await?;
+    for mode in [SearchMode::Hybrid, SearchMode::Vector, SearchMode::FullText] {
+        let options = SearchOptions {
+            k: 5,
+            mode,
+            filters: SearchFilters { parts: vec!["1904".into()], regulations: vec![] },
+            ..SearchOptions::default()
+        };
+        let hits = search_with(&db.pool, &embedder, "employer records posting summary", &options).await?;
+        assert!(!hits.is_empty(), "{mode:?}");
+        assert!(hits.iter().all(|h| h.part == "1904"), "{mode:?}");
+        // Scores never increase down the list.
+        assert!(hits.windows(2).all(|w| w[0].score >= w[1].score), "{mode:?}");
+    }
+    let text_only = SearchOptions { k: 3, mode: SearchMode::FullText, ..SearchOptions::default() };
+    let hits = search_with(&db.pool, &embedder, "annual summary posted February", &text_only).await?;
+    assert_eq!(hits[0].section_citation, "29 CFR 1904.32");
+    assert!(hits[0].text_rank.is_some_and(|r| r > 0.0 && r < 1.0));
+    assert!(hits[0].similarity.is_none());
+
+    // Only stop words: no full-text match, no error.
+    let hits = search_with(&db.pool, &embedder, "the of and", &text_only).await?;
+    assert!(hits.is_empty());
+
+    assert!(search(&db.pool, &embedder, "x", 0, &SearchFilters::default()).await.is_err());
+    assert!(search(&db.pool, &embedder, "   ", 5, &SearchFilters::default()).await.is_err());
+    db.drop_db().await;
+    Ok(())
+}

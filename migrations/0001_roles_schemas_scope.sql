@@ -70,7 +70,7 @@ CREATE SCHEMA deriq_sec AUTHORIZATION deriq_owner;    -- scope verification used
 
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 REVOKE ALL ON SCHEMA compliance, deriq, deriq_sec FROM PUBLIC;
-GRANT USAGE ON SCHEMA compliance TO deriq_query_full, deriq_query_deid;
+GRANT USAGE ON SCHEMA compliance TO deriq_query_full, deriq_query_deid, deriq_gateway;
 GRANT USAGE ON SCHEMA deriq_sec TO deriq_query_full, deriq_query_deid;
 GRANT USAGE ON SCHEMA deriq TO deriq_gateway;
 -- pgvector's type and operators live in public; the gateway needs them for the corpus.

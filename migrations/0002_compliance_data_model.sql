@@ -446,3 +446,4 @@ CREATE TRIGGER employees_follow_location AFTER UPDATE OF location_id ON employee
     FOR EACH ROW EXECUTE FUNCTION compliance.follow_employee_location();
 
 RESET ROLE;
+RESET search_path;

@@ -40,10 +40,10 @@ BEGIN
                        WHERE table_schema = 'compliance' AND table_name = t AND column_name = 'employee_id')
           INTO has_emp;
 
-        predicate := 'tenant_id = ANY ((SELECT deriq_sec.scope_tenants()))';
+        predicate := 'tenant_id = ANY ((SELECT deriq_sec.scope_tenants())::uuid[])';
         IF has_loc THEN
             predicate := predicate || ' AND ((SELECT deriq_sec.scope_all_locations())'
-                || ' OR location_id = ANY ((SELECT deriq_sec.scope_locations())))';
+                || ' OR location_id = ANY ((SELECT deriq_sec.scope_locations())::uuid[]))';
         ELSE
             -- Tables without a location (tenants, divisions, random pools and draws) are not
             -- visible to a location-scoped caller beyond its tenant rows: they hold no people.

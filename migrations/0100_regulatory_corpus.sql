@@ -59,6 +59,13 @@ CREATE TABLE deriq.rag_chunks (
     UNIQUE (section_citation, ordinal)
 );
 
+-- Document frequency of every lexeme over all chunks, refreshed by each ingest that changes
+-- anything: the IDF part of the BM25 ranking used for full-text search.
+CREATE TABLE deriq.rag_lexemes (
+    lexeme  text PRIMARY KEY,
+    ndoc    integer NOT NULL
+);
+
 CREATE INDEX rag_chunks_tsv_idx ON deriq.rag_chunks USING gin (tsv);
 CREATE INDEX rag_chunks_citation_key_idx ON deriq.rag_chunks (citation_key text_pattern_ops);
 CREATE INDEX rag_chunks_part_idx ON deriq.rag_chunks (part);

@@ -1,1 +1,8 @@
-//! DER IQ gateway library.
+//! The DER IQ gateway library: configuration, the databases (embedded cluster,
+//! migrations, credentials), the demo data, and the directory of users. The `deriq`
+//! binary is a thin command-line layer over it; tests call it directly.
+
+pub mod config;
+pub mod db;
+pub mod directory;
+pub mod seed;

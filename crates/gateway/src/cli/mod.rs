@@ -1,0 +1,51 @@
+//! Command-line parsing and dispatch. Each command is a thin layer over the library.
+
+mod db;
+mod users;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// DER IQ: natural-language answers over compliance data, scoped to who is asking.
+#[derive(Parser)]
+#[command(name = "deriq", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage the databases (embedded primary + read replica by default).
+    Db(db::DbArgs),
+    /// List the users (one per role per tenant in the demo data).
+    Users(users::UsersArgs),
+}
+
+/// Parses the arguments, runs the command, and maps errors to exit codes:
+/// 0 success, 1 failure, 2 bad usage.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("DERIQ_LOG")).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Db(args) => db::run(args).await,
+            Command::Users(args) => users::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

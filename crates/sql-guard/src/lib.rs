@@ -19,6 +19,7 @@
 //! extended protocol, with `standard_conforming_strings = on` and a pinned `search_path`.
 
 mod compiled;
+pub mod functions;
 pub mod corpus;
 mod names;
 mod namespace;

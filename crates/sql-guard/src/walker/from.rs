@@ -199,7 +199,16 @@ impl Walker<'_> {
 
     /// A named relation: a CTE in scope, or a policy table (replaced by its wrapper).
     fn table(&mut self, tf: &mut TableFactor, name: &ObjectName, alias: Option<&TableAlias>, block: &mut Block) {
-        let alias_name = alias.and_then(|a| fold(&a.name).ok());
+        let alias_name = match alias {
+            Some(a) => match self.fold(&a.name) {
+                Some(n) => Some(n),
+                None => {
+                    block.rels.push(Rel::poisoned(None, None));
+                    return;
+                }
+            },
+            None => None,
+        };
         let poisoned = |block: &mut Block| block.rels.push(Rel::poisoned(alias_name.clone(), alias.map(|a| a.name.clone())));
         if alias.is_some_and(|a| a.at.is_some()) {
             self.reject(ReasonCode::UnsupportedSyntax, "AT in a table alias is not PostgreSQL");

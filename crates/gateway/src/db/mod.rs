@@ -2,6 +2,7 @@
 //! roles' credentials and scope key.
 
 pub mod embedded;
+pub mod scoped;
 pub mod secrets;
 pub mod status;
 

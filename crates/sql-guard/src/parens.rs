@@ -5,7 +5,8 @@
 //! sqlparser's precedence rules would be re-read with PostgreSQL's rules, and a negated
 //! negation would print as `--1`, a comment. Wrapping every compound operand in
 //! parentheses removes both hazards. Operands already in parentheses are left alone, so
-//! the pass is idempotent.
+//! the pass is idempotent. A `::` cast binds tighter than any operator in both grammars,
+//! so it is not wrapped itself (its operand is).
 
 use std::ops::ControlFlow;
 
@@ -87,7 +88,6 @@ fn is_compound(expr: &Expr) -> bool {
             | Expr::AllOp { .. }
             | Expr::AtTimeZone { .. }
             | Expr::Collate { .. }
-            | Expr::Cast { kind: CastKind::DoubleColon, .. }
     )
 }
 

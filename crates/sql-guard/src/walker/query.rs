@@ -69,6 +69,7 @@ impl Walker<'_> {
                         }
                         _ => None,
                     };
+                    let provisional = provisional.and_then(|c| self.alias_columns(c, &cte.alias.columns, false, &name));
                     self.ctes.push(CteBinding { name: name.clone(), cols: provisional });
                     let cols = self.query(&mut cte.query, false);
                     self.ctes.pop();
@@ -107,8 +108,9 @@ impl Walker<'_> {
         outputs
     }
 
-    /// Checks a table alias column list: allowed when it only repeats the column names
-    /// (or names the columns of a VALUES list or table function); renaming is rejected.
+    /// Checks a table alias column list: allowed when it only repeats the column names, or
+    /// names columns that have no name (computed ones, a VALUES list, a table function);
+    /// renaming a named column is rejected.
     pub(crate) fn alias_columns(
         &mut self,
         mut cols: Vec<Col>,
@@ -129,7 +131,7 @@ impl Walker<'_> {
                 return None;
             }
             let new = self.fold(&ac.name)?;
-            if may_rename {
+            if may_rename || cols[i].name.is_none() {
                 cols[i].name = Some(new);
             } else if cols[i].name.as_deref() != Some(new.as_str()) {
                 self.reject(

@@ -31,3 +31,44 @@ pub fn reject(g: &Guard, sql: &str) -> Rejected {
         }
     }
 }
+
+/// The accepted SQL with every scoped wrapper printed back as the table it wraps
+/// (`compliance.employees AS e`), to assert on the user's part of a rewrite. The oracle
+/// checks the wrappers themselves.
+pub fn unwrap_scoped(sql: &str) -> String {
+    use sqlparser::ast::{SetExpr, TableFactor, VisitMut, VisitorMut};
+    use std::ops::ControlFlow;
+
+    struct Unwrap;
+    impl VisitorMut for Unwrap {
+        type Break = ();
+        fn post_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Derived { subquery, alias, lateral: false, .. } = tf {
+                if let SetExpr::Select(s) = subquery.body.as_ref() {
+                    if let [twj] = s.from.as_slice() {
+                        if let TableFactor::Table { name, alias: None, .. } = &twj.relation {
+                            if name.0.len() == 2 && name.to_string().starts_with("compliance.") && s.selection.is_some() {
+                                *tf = TableFactor::Table {
+                                    name: name.clone(),
+                                    alias: alias.clone(),
+                                    args: None,
+                                    with_hints: vec![],
+                                    version: None,
+                                    with_ordinality: false,
+                                    partitions: vec![],
+                                    json_path: None,
+                                    sample: None,
+                                    index_hints: vec![],
+                                };
+                            }
+                        }
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut statements = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql).unwrap();
+    let _ = statements.visit(&mut Unwrap);
+    statements[0].to_string()
+}

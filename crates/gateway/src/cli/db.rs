@@ -29,6 +29,8 @@ enum DbCommand {
     },
     /// Stop the embedded servers and delete their data.
     Reset,
+    /// Print the connection URL of the migrating login on the primary (for scripts and psql).
+    Url,
     /// Replace the business data with the deterministic demo data set.
     Seed {
         /// Employees per service company.
@@ -63,6 +65,13 @@ pub async fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
             db::reset(&config)?;
             println!("embedded servers stopped and their data removed; `deriq db up` creates them again");
         }
+        DbCommand::Url => match &config.database_url {
+            Some(url) => println!("{url}"),
+            None => {
+                let s = deriq_gateway::db::secrets::Secrets::load(&config.data_dir)?;
+                println!("postgres://postgres:{}@127.0.0.1:{}/{}", s.admin_password, config.primary_port, deriq_gateway::db::embedded::DATABASE);
+            }
+        },
         DbCommand::Status { json } => {
             let endpoints = Endpoints::resolve(&config)?;
             let st = status::status(&endpoints).await?;

@@ -1,0 +1,107 @@
+//! The cost of row-level security: a scoped count over the largest table as the query
+//! role (RLS with the signed scope) versus the same count with an explicit tenant
+//! predicate as a login that bypasses RLS (the embedded superuser).
+//!
+//! Needs the embedded primary (`deriq db up`). Builds the database `deriq_bench_rls`
+//! with 5,000 employees per tenant the first time.
+//!   cargo bench -p deriq-gateway --bench rls_cost
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use deriq_core::{Scope, Tier};
+use deriq_gateway::config::Config;
+use deriq_gateway::db::{self, Endpoints, scoped};
+use deriq_gateway::seed::{self, SeedOptions};
+use sqlx::{Executor, PgPool};
+
+const DB: &str = "deriq_bench_rls";
+const EMPLOYEES: usize = 5000;
+const ITERATIONS: usize = 300;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn time<F, Fut>(mut f: F) -> (Duration, Duration)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = i64>,
+{
+    for _ in 0..20 {
+        f().await;
+    }
+    let mut samples = Vec::with_capacity(ITERATIONS);
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        std::hint::black_box(f().await);
+        samples.push(t.elapsed());
+    }
+    samples.sort();
+    (percentile(&samples, 0.5), percentile(&samples, 0.95))
+}
+
+#[tokio::main]
+async fn main() {
+    let config = Config::load().unwrap();
+    let endpoints = Endpoints::resolve(&config).unwrap();
+    let maint = db::pool("primary", endpoints.admin_on("postgres"), 1).await.expect("run `deriq db up` first");
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)").bind(DB).fetch_one(&maint).await.unwrap();
+    if !exists {
+        maint.execute(format!("CREATE DATABASE {DB}").as_str()).await.unwrap();
+    }
+    let admin = db::pool("primary", endpoints.admin_on(DB), 2).await.unwrap();
+    db::migrate_and_configure(&admin, &endpoints, None).await.unwrap();
+    let employees: i64 = sqlx::query_scalar("SELECT count(*) FROM compliance.employees").fetch_one(&admin).await.unwrap();
+    if employees != (EMPLOYEES * 3) as i64 {
+        eprintln!("seeding {EMPLOYEES} employees per tenant ...");
+        seed::seed(&admin, &SeedOptions { employees_per_tenant: EMPLOYEES, as_of: chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap() }, &|_, _, _| {}).await.unwrap();
+    }
+    let (table, rows): (String, f32) = sqlx::query_as(
+        "SELECT c.relname::text, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'compliance' AND c.relkind = 'r' ORDER BY c.reltuples DESC LIMIT 1",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    let tenant: uuid::Uuid = sqlx::query_scalar("SELECT id FROM compliance.tenants WHERE slug = 'permian-hauling'").fetch_one(&admin).await.unwrap();
+    let location: uuid::Uuid = sqlx::query_scalar("SELECT id FROM compliance.locations WHERE tenant_id = $1 ORDER BY name LIMIT 1").bind(tenant).fetch_one(&admin).await.unwrap();
+    let query: PgPool = db::pool("primary", endpoints.admin_on(DB).username("deriq_query_full").password(&endpoints.query_full_password), 1).await.unwrap();
+
+    println!("largest table: {table} (~{rows:.0} rows), {EMPLOYEES} employees per tenant, {ITERATIONS} iterations");
+    for (label, scope, explicit) in [
+        ("tenant scope", Scope { tenant_ids: vec![tenant], location_ids: None, employee_id: None }, format!("SELECT count(*) FROM compliance.{table} WHERE tenant_id = $1")),
+        ("location scope", Scope { tenant_ids: vec![tenant], location_ids: Some(vec![location]), employee_id: None }, format!("SELECT count(*) FROM compliance.{table} WHERE tenant_id = $1 AND location_id = $2")),
+    ] {
+        let rls_sql = format!("SELECT count(*) FROM {table}");
+        let (rls_p50, rls_p95) = time(|| {
+            let (query, scope, key, sql) = (query.clone(), scope.clone(), endpoints.scope_key.clone(), rls_sql.clone());
+            async move {
+                let mut tx = scoped::begin(&query, &key, Tier::Full, &scope, 10_000).await.unwrap();
+                let n: i64 = sqlx::query_scalar(&sql).fetch_one(&mut *tx).await.unwrap();
+                tx.rollback().await.unwrap();
+                n
+            }
+        })
+        .await;
+        let (own_p50, own_p95) = time(|| {
+            let (admin, sql) = (admin.clone(), explicit.clone());
+            async move {
+                // The same transaction shape as the RLS side, so only the filtering differs.
+                let mut tx = admin.begin().await.unwrap();
+                sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await.unwrap();
+                sqlx::query("SELECT set_config('statement_timeout', '10000ms', true)").execute(&mut *tx).await.unwrap();
+                let n: i64 = sqlx::query_scalar(&sql).bind(tenant).bind(location).fetch_one(&mut *tx).await.unwrap();
+                tx.rollback().await.unwrap();
+                n
+            }
+        })
+        .await;
+        let overhead = (rls_p50.as_secs_f64() / own_p50.as_secs_f64() - 1.0) * 100.0;
+        println!(
+            "{label:<15} RLS p50 {:>8.3} ms p95 {:>8.3} ms | explicit predicate p50 {:>8.3} ms p95 {:>8.3} ms | RLS overhead at p50 {overhead:+.1}%",
+            rls_p50.as_secs_f64() * 1e3, rls_p95.as_secs_f64() * 1e3, own_p50.as_secs_f64() * 1e3, own_p95.as_secs_f64() * 1e3
+        );
+    }
+}

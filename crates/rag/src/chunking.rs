@@ -118,12 +118,30 @@ impl Node {
 pub struct Chunker<'a> {
     counter: &'a dyn TokenCounter,
     limit: usize,
+    whole_limit: usize,
 }
 
 impl<'a> Chunker<'a> {
     /// A chunker for the given tokenizer and window (in tokens, special tokens included).
     pub fn new(counter: &'a dyn TokenCounter, limit: usize) -> Self {
-        Self { counter, limit: limit.max(SPECIAL_TOKENS + 16) }
+        let limit = limit.max(SPECIAL_TOKENS + 16);
+        Self { counter, limit, whole_limit: limit }
+    }
+
+    /// Keeps a paragraph together with its subparagraphs only when the whole fits in
+    /// `tokens` (at most the model window); smaller values give finer chunks.
+    pub fn with_whole_subtree_limit(mut self, tokens: usize) -> Self {
+        self.whole_limit = tokens.clamp(SPECIAL_TOKENS + 16, self.limit);
+        self
+    }
+
+    fn fits_whole(&self, prefix: &str, context: &str, text: &str) -> bool {
+        let embedded = if context.is_empty() {
+            format!("{prefix}\n{text}")
+        } else {
+            format!("{prefix}\n{context}\n{text}")
+        };
+        self.counter.count(&embedded) + SPECIAL_TOKENS <= self.whole_limit
     }
 
     fn fits(&self, prefix: &str, context: &str, text: &str) -> bool {
@@ -168,7 +186,8 @@ impl<'a> Chunker<'a> {
         let mut lines = Vec::new();
         node.render(&mut lines);
         let full = lines.join("\n");
-        if self.fits(&prefix, context, &full) {
+        let whole = if node.children.is_empty() { self.fits(&prefix, context, &full) } else { self.fits_whole(&prefix, context, &full) };
+        if whole {
             self.push(section, base, &node.path, context.to_string(), full, true, out);
             return;
         }

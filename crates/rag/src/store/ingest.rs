@@ -163,7 +163,10 @@ pub async fn ingest_sections(
 
     let model = embedder.model_id().to_string();
     let counter = embedder.token_counter();
-    let chunker = Chunker::new(counter.as_ref(), embedder.max_input_tokens());
+    let mut chunker = Chunker::new(counter.as_ref(), embedder.max_input_tokens());
+    if let Some(n) = std::env::var("DERIQ_EXPERIMENT_WHOLE").ok().and_then(|v| v.parse().ok()) {
+        chunker = chunker.with_whole_subtree_limit(n);
+    }
     let mut pending: Vec<(&Section, String, Vec<Chunk>)> = Vec::new();
     for section in sections {
         let hash = section_hash(section, &model)?;
@@ -195,9 +198,26 @@ pub async fn ingest_sections(
             progress.message(&format!("removed {} sections no longer in the corpus", report.sections_removed));
         }
     }
+    if report.sections_written > 0 || report.sections_removed > 0 || report.rebuilt.is_some() {
+        refresh_lexeme_stats(pool).await?;
+    }
     progress.finish();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Recomputes the per-lexeme document frequencies used by BM25.
+pub async fn refresh_lexeme_stats(pool: &PgPool) -> Result<(), RagError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM deriq.rag_lexemes").execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO deriq.rag_lexemes (lexeme, ndoc) \
+         SELECT word, ndoc FROM ts_stat('SELECT tsv FROM deriq.rag_chunks')",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn write_batch(

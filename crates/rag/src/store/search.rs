@@ -250,29 +250,53 @@ async fn vector_candidates(
     Ok(rows.into_iter().map(|(id, s)| (id, s as f32)).collect())
 }
 
-/// Full-text candidates: the question's words OR-ed together (stemmed, stop words dropped by
-/// PostgreSQL), ranked by cover density scaled to `rank / (rank + 1)`.
+/// BM25 parameters for the full-text ranking.
+const BM25_K1: f64 = 1.2;
+const BM25_B: f64 = 0.75;
+
+/// Full-text candidates ranked by BM25: the question's lexemes (stemmed, stop words dropped
+/// by PostgreSQL) OR-ed together to find chunks through the GIN index, then each chunk scored
+/// with IDF from `deriq.rag_lexemes`; a lexeme that also occurs in the heading path counts
+/// once more. The score is
+/// divided by the best score the question could reach, so it lies in 0..1 and does not depend
+/// on the other chunks.
 async fn text_candidates(
     tx: &mut Tx<'_>,
     query: &str,
     filters: &SearchFilters,
     limit: usize,
 ) -> Result<Vec<(i64, f32)>, RagError> {
-    let rows: Vec<(i64, f32)> = sqlx::query_as(
-        "WITH q AS (SELECT replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery AS tsq) \
-         SELECT c.id, ts_rank_cd(c.tsv, q.tsq, 32) AS rank FROM deriq.rag_chunks c, q \
-         WHERE c.tsv @@ q.tsq \
-           AND (cardinality($2::text[]) = 0 OR c.part = ANY($2)) \
-           AND (cardinality($3::text[]) = 0 OR c.regulation = ANY($3)) \
-         ORDER BY rank DESC, c.id LIMIT $4",
+    let rows: Vec<(i64, f64)> = sqlx::query_as(
+        "WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', $1))), \
+              tsq AS (SELECT replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery AS tsq), \
+              stats AS (SELECT greatest(count(*), 1)::float8 AS n, greatest(avg(length(tsv)), 1)::float8 AS avgdl \
+                        FROM deriq.rag_chunks), \
+              idf AS (SELECT q.lexeme, ln(1 + (s.n - coalesce(l.ndoc, 0) + 0.5) / (coalesce(l.ndoc, 0) + 0.5)) AS idf \
+                      FROM q CROSS JOIN stats s LEFT JOIN deriq.rag_lexemes l ON l.lexeme = q.lexeme), \
+              best AS (SELECT greatest(sum(idf) * ($5 + 1), 1e-9) AS max_score FROM idf), \
+              hits AS (SELECT c.id, c.tsv FROM deriq.rag_chunks c, tsq \
+                       WHERE c.tsv @@ tsq.tsq \
+                         AND (cardinality($2::text[]) = 0 OR c.part = ANY($2)) \
+                         AND (cardinality($3::text[]) = 0 OR c.regulation = ANY($3))) \
+         SELECT h.id, sum(i.idf * (tf.f * ($5 + 1)) / (tf.f + $5 * (1 - $6 + $6 * length(h.tsv) / s.avgdl))) / b.max_score \
+         FROM hits h \
+         CROSS JOIN LATERAL unnest(h.tsv) u \
+         JOIN idf i ON i.lexeme = u.lexeme \
+         CROSS JOIN LATERAL (SELECT cardinality(u.positions)::float8 \
+                               + CASE WHEN 'A' = ANY(u.weights) THEN 1 ELSE 0 END AS f) tf \
+         CROSS JOIN stats s CROSS JOIN best b \
+         GROUP BY h.id, b.max_score \
+         ORDER BY 2 DESC, h.id LIMIT $4",
     )
     .bind(query)
     .bind(&filters.parts)
     .bind(&filters.regulations)
     .bind(i64::try_from(limit).unwrap_or(50))
+    .bind(BM25_K1)
+    .bind(BM25_B)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows)
+    Ok(rows.into_iter().map(|(id, s)| (id, s as f32)).collect())
 }
 
 async fn fill_similarities(

@@ -5,4 +5,6 @@
 pub mod config;
 pub mod db;
 pub mod directory;
+pub mod drafter;
+pub mod policy;
 pub mod seed;

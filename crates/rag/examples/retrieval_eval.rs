@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut configs = default_configs();
     if args.iter().any(|a| a == "--tune") {
         let base = SearchOptions { k: 10, ..SearchOptions::default() };
-        for w in [0.5f32, 0.6, 0.8, 0.9] {
+        for w in [0.4f32, 0.6, 0.7] {
             configs.push(EvalConfig {
                 name: format!("weighted_{w}"),
                 options: SearchOptions { fusion: Fusion::Weighted { vector_weight: w }, ..base.clone() },
@@ -63,6 +63,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "    top score: unanswerable {:.3}, answerable {:.3}",
             c.unanswerable.mean_top_score_unanswerable, c.unanswerable.mean_top_score_answerable
         );
+    }
+    if let Some(first) = report.configurations.first() {
+        println!("not-covered threshold sweep for {} (threshold, unanswerable detected, answerable below):", first.name);
+        for (t, d, a) in &first.unanswerable.sweep {
+            println!("    {t:.2} {d:.3} {a:.3}");
+        }
     }
     if let Some(path) = value("--json") {
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;

@@ -39,6 +39,11 @@ pub fn default_configs() -> Vec<EvalConfig> {
             not_covered_below: 0.0,
         },
         EvalConfig {
+            name: "hybrid_no_glossary".into(),
+            options: SearchOptions { expand_query: false, ..base.clone() },
+            not_covered_below: crate::store::NOT_COVERED_BELOW,
+        },
+        EvalConfig {
             name: "hybrid_no_citation_routing".into(),
             options: SearchOptions { citation_routing: false, ..base.clone() },
             not_covered_below: crate::store::NOT_COVERED_BELOW,
@@ -57,7 +62,7 @@ pub fn default_configs() -> Vec<EvalConfig> {
 }
 
 /// How well "not covered" is detected with the configuration's threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UnanswerableStats {
     /// Unanswerable questions.
     pub queries: usize,
@@ -71,6 +76,8 @@ pub struct UnanswerableStats {
     pub mean_top_score_unanswerable: f64,
     /// Mean top score of answerable questions.
     pub mean_top_score_answerable: f64,
+    /// Other thresholds: (threshold, detected_rate, answerable_below_rate).
+    pub sweep: Vec<(f32, f64, f64)>,
 }
 
 /// A question whose controlling passage was not in the top 5.
@@ -200,7 +207,14 @@ async fn run_config(
         by_type.entry(q.qtype.clone()).or_default().push(s);
     }
     let threshold = f64::from(config.not_covered_below);
-    let rate = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().filter(|&&t| t < threshold).count() as f64 / v.len() as f64 };
+    let rate_at = |v: &[f64], t: f64| if v.is_empty() { 0.0 } else { v.iter().filter(|&&s| s < t).count() as f64 / v.len() as f64 };
+    let rate = |v: &[f64]| rate_at(v, threshold);
+    let sweep = (6..=16)
+        .map(|i| {
+            let t = i as f32 * 0.05;
+            (t, rate_at(&top_unanswerable, f64::from(t)), rate_at(&top_answerable, f64::from(t)))
+        })
+        .collect();
     let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
     Ok(ConfigReport {
         name: config.name.clone(),
@@ -214,6 +228,7 @@ async fn run_config(
             answerable_below_rate: rate(&top_answerable),
             mean_top_score_unanswerable: mean(&top_unanswerable),
             mean_top_score_answerable: mean(&top_answerable),
+            sweep,
         },
         mean_search_ms: if queries.is_empty() { 0.0 } else { elapsed * 1000.0 / queries.len() as f64 },
         misses,

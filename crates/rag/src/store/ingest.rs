@@ -163,10 +163,7 @@ pub async fn ingest_sections(
 
     let model = embedder.model_id().to_string();
     let counter = embedder.token_counter();
-    let mut chunker = Chunker::new(counter.as_ref(), embedder.max_input_tokens());
-    if let Some(n) = std::env::var("DERIQ_EXPERIMENT_WHOLE").ok().and_then(|v| v.parse().ok()) {
-        chunker = chunker.with_whole_subtree_limit(n);
-    }
+    let chunker = Chunker::new(counter.as_ref(), embedder.max_input_tokens());
     let mut pending: Vec<(&Section, String, Vec<Chunk>)> = Vec::new();
     for section in sections {
         let hash = section_hash(section, &model)?;

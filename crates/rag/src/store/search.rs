@@ -66,14 +66,16 @@ pub struct SearchOptions {
     pub citation_routing: bool,
     /// Exact scan or HNSW.
     pub vector_scan: VectorScan,
+    /// Append the regulatory wording of trade shorthand to the question ([`crate::glossary`]).
+    pub expand_query: bool,
 }
 
 /// The fusion chosen by the retrieval eval (see crates/rag/README.md).
-pub const DEFAULT_FUSION: Fusion = Fusion::Weighted { vector_weight: 0.7 };
+pub const DEFAULT_FUSION: Fusion = Fusion::Weighted { vector_weight: 0.5 };
 
 /// With the default options, a top score below this means the corpus does not cover the
 /// question (the gateway answers "not covered" instead of quoting a weak passage).
-pub const NOT_COVERED_BELOW: f32 = 0.45;
+pub const NOT_COVERED_BELOW: f32 = 0.35;
 
 impl Default for SearchOptions {
     fn default() -> Self {
@@ -85,6 +87,7 @@ impl Default for SearchOptions {
             candidates: 50,
             citation_routing: true,
             vector_scan: VectorScan::Exact,
+            expand_query: true,
         }
     }
 }
@@ -144,9 +147,10 @@ pub async fn search_with(
     if query.is_empty() || query.len() > 4000 {
         return Err(RagError::InvalidArgument("the question must be 1 to 4000 bytes".into()));
     }
+    let expanded = if options.expand_query { crate::glossary::expand(query) } else { query.to_string() };
     let needs_vector = options.mode != SearchMode::FullText;
     let qvec = if needs_vector {
-        let v = embedder.embed_query(query).await?;
+        let v = embedder.embed_query(&expanded).await?;
         if v.len() != embedder.dimension() {
             return Err(RagError::Index(format!("query embedding has {} dimensions", v.len())));
         }
@@ -175,7 +179,7 @@ pub async fn search_with(
         };
         let text = match options.mode {
             SearchMode::FullText | SearchMode::Hybrid => {
-                text_candidates(&mut tx, query, &options.filters, want).await?
+                text_candidates(&mut tx, &expanded, &options.filters, want).await?
             }
             SearchMode::Vector => Vec::new(),
         };
@@ -251,8 +255,8 @@ async fn vector_candidates(
 }
 
 /// BM25 parameters for the full-text ranking.
-const BM25_K1: f64 = 1.2;
-const BM25_B: f64 = 0.75;
+const BM25_K1: f64 = 0.9;
+const BM25_B: f64 = 0.4;
 
 /// Full-text candidates ranked by BM25: the question's lexemes (stemmed, stop words dropped
 /// by PostgreSQL) OR-ed together to find chunks through the GIN index, then each chunk scored

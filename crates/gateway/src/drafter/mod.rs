@@ -4,6 +4,12 @@
 //!
 //! A drafter's output is untrusted: the SQL guard decides what runs.
 
+pub mod anthropic;
+pub mod openai;
+pub mod parse;
+pub mod prompt;
+pub mod retry;
+
 use std::future::Future;
 use std::pin::Pin;
 

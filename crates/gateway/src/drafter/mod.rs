@@ -10,6 +10,8 @@ pub mod parse;
 pub mod prompt;
 pub mod retry;
 
+pub mod offline;
+
 use std::future::Future;
 use std::pin::Pin;
 

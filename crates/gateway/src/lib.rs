@@ -6,5 +6,6 @@ pub mod config;
 pub mod db;
 pub mod directory;
 pub mod drafter;
+pub mod eval;
 pub mod policy;
 pub mod seed;

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each command is a thin layer over the library.
 
 mod db;
+mod eval;
 mod users;
 
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ enum Command {
     Db(db::DbArgs),
     /// List the users (one per role per tenant in the demo data).
     Users(users::UsersArgs),
+    /// Score a drafter on the NL-to-SQL eval suite (evals/nl2sql).
+    Eval(eval::EvalArgs),
 }
 
 /// Parses the arguments, runs the command, and maps errors to exit codes:
@@ -38,6 +41,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Db(args) => db::run(args).await,
+            Command::Eval(args) => eval::run(args).await,
             Command::Users(args) => users::run(args).await,
         }
     });

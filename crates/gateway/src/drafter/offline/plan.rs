@@ -231,9 +231,15 @@ fn plan_tokens(tokens: &[Token], role: Role, today: NaiveDate) -> Outcome {
             "minimum" | "min" | "shortest" => measure_word = Some(("min", i)),
             "percent" | "percentage" | "share" | "proportion" | "fraction" | "rate" => measure_word = Some(("percent", i)),
             "top" => {
+                let mut j = i + 1;
                 if let Ok(k) = next.parse::<u32>() {
                     top_n = Some(k);
                     used[i + 1] = true;
+                    j += 1;
+                }
+                if let Some((_, g)) = GROUP_WORDS.iter().find(|(g, _)| *g == stem(j)) {
+                    group_word = Some((g, j));
+                    used[j] = true;
                 }
             }
             "most" | "highest" | "largest" | "biggest" | "worst" => direction = direction.or(Some(true)),
@@ -251,7 +257,7 @@ fn plan_tokens(tokens: &[Token], role: Role, today: NaiveDate) -> Outcome {
                     i = j + 1;
                     continue;
                 }
-                if w == "by" {
+                if w == "by" && !matches!(word(j), "number" | "count" | "the") {
                     // "by reason", "by body part": a column, resolved once the table is known.
                     group_word = Some(("column", j));
                     used[i] = true;
@@ -336,8 +342,13 @@ fn plan_tokens(tokens: &[Token], role: Role, today: NaiveDate) -> Outcome {
     let model = SemanticModel::get();
     let mut scores: Vec<(&'static Table, i32, usize)> = Vec::new();
     for m in &mentions {
+        let named: Vec<&str> = m.concepts.iter().filter_map(|c| if let Concept::Table(t) = c { Some(t.as_str()) } else { None }).collect();
         for c in &m.concepts {
             let Some(name) = c.table() else { continue };
+            // A phrase that names a table counts once for it ("injuries": the table, not also the value).
+            if matches!(c, Concept::Value { .. }) && named.contains(&name) {
+                continue;
+            }
             let Some(table) = model.table(name) else { continue };
             let weight = match c {
                 Concept::Table(t) if t == "employees" => 4,
@@ -369,7 +380,7 @@ fn plan_tokens(tokens: &[Token], role: Role, today: NaiveDate) -> Outcome {
     // Conditions: values of the entity (or of its employee), states, the time window.
     let mut conditions: Vec<(usize, Condition)> = Vec::new();
     let mut mentioned_columns: Vec<String> = Vec::new();
-    let mut add_filter = |pos: usize, f: Filter, conditions: &mut Vec<(usize, Condition)>| {
+    let add_filter = |pos: usize, f: Filter, conditions: &mut Vec<(usize, Condition)>| {
         if let Some((_, Condition::Value(existing))) = conditions.iter_mut().find(|(_, c)| matches!(c, Condition::Value(x) if x.on == f.on && x.column == f.column && x.negated == f.negated && x.sql_type != "boolean")) {
             for v in f.values {
                 if !existing.values.contains(&v) {

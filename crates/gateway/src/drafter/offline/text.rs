@@ -45,6 +45,9 @@ pub fn stem(word: &str) -> String {
     if w.len() > 4 && w.ends_with("ies") {
         return format!("{}y", &w[..w.len() - 3]);
     }
+    if w.len() > 5 && (w.ends_with("uses") || w.ends_with("sses")) {
+        return w[..w.len() - 2].to_string();
+    }
     if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
         return w[..w.len() - 1].to_string();
     }

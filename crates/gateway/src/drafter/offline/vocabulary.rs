@@ -78,6 +78,9 @@ pub const PHRASES: &[(&str, &[Meaning])] = &[
     ("driver", &[T { table: "employees" }, V { table: "employees", column: "is_dot_covered", values: &["true"] }]),
     // Roster.
     ("hired", &[C { table: "employees", column: "hire_date" }]),
+    ("terminated", &[C { table: "employees", column: "termination_date" }]),
+    ("termination", &[T { table: "employment_events" }, V { table: "employment_events", column: "event_type", values: &["terminated"] }]),
+    ("issued", &[C { table: "training_certificates", column: "issued_date" }, C { table: "medical_certificates", column: "exam_date" }]),
     ("new hire", &[C { table: "employees", column: "hire_date" }]),
     ("headcount", &[T { table: "employees" }, V { table: "employees", column: "employment_status", values: &["active", "on_leave", "suspended"] }]),
     ("job", &[C { table: "employees", column: "job_title" }]),
@@ -103,6 +106,8 @@ pub const PHRASES: &[(&str, &[Meaning])] = &[
     ("mvr review", &[T { table: "mvr_reviews" }, C { table: "driver_qualifications", column: "next_mvr_review_due" }]),
     ("incomplete", &[V { table: "driver_qualifications", column: "dq_file_complete", values: &["false"] }]),
     ("complete", &[V { table: "driver_qualifications", column: "dq_file_complete", values: &["true"] }]),
+    ("missing", &[C { table: "driver_qualifications", column: "dq_missing_items" }]),
+    ("violation", &[C { table: "mvr_reviews", column: "violations_count" }]),
     ("endorsement", &[C { table: "driver_qualifications", column: "cdl_endorsements" }]),
     ("class", &[C { table: "driver_qualifications", column: "cdl_class" }]),
     ("examiner", &[C { table: "medical_certificates", column: "examiner_name" }]),
@@ -113,6 +118,7 @@ pub const PHRASES: &[(&str, &[Meaning])] = &[
     ("sts", &[V { table: "audiograms", column: "standard_threshold_shift", values: &["true"] }]),
     ("hearing loss", &[V { table: "osha_cases", column: "case_type", values: &["hearing_loss"] }]),
     ("lost time", &[V { table: "osha_cases", column: "outcome", values: &["days_away"] }]),
+    ("case", &[T { table: "osha_cases" }]),
     ("body part", &[C { table: "osha_cases", column: "body_part" }]),
     ("clinic", &[C { table: "medical_exams", column: "clinic" }]),
     // Training.
@@ -135,6 +141,7 @@ pub const PHRASES: &[(&str, &[Meaning])] = &[
     // Geo-fencing.
     ("outside", &[V { table: "check_ins", column: "inside_zone", values: &["false"] }]),
     ("inside", &[V { table: "check_ins", column: "inside_zone", values: &["true"] }]),
+    ("distance", &[C { table: "check_ins", column: "distance_meters" }]),
     ("qr code", &[V { table: "check_ins", column: "method", values: &["qr"] }]),
 ];
 

@@ -121,6 +121,21 @@ pub struct SearchHit {
     pub covers_subtree: bool,
 }
 
+/// The `deriq search --json` shape: `{"results": [{"citation", "title", "text", "score"}]}`.
+pub fn results_json(hits: &[SearchHit]) -> serde_json::Value {
+    serde_json::json!({
+        "results": hits
+            .iter()
+            .map(|h| serde_json::json!({
+                "citation": h.citation,
+                "title": h.title,
+                "text": h.text,
+                "score": h.score,
+            }))
+            .collect::<Vec<_>>()
+    })
+}
+
 /// Hybrid search with the default options and `k` results.
 pub async fn search(
     pool: &PgPool,
@@ -231,7 +246,13 @@ async fn vector_candidates(
             sqlx::query("SELECT set_config('enable_indexscan', 'off', true)").execute(&mut **tx).await?;
         }
         VectorScan::Hnsw { ef_search, iterative } => {
-            sqlx::query("SELECT set_config('enable_indexscan', 'on', true), set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)")
+            // At a few thousand rows the planner prefers a sequential scan even when an HNSW
+            // index exists; turning the alternatives off makes it use the index.
+            sqlx::query(
+                "SELECT set_config('enable_indexscan', 'on', true), set_config('enable_seqscan', 'off', true), \
+                 set_config('enable_bitmapscan', 'off', true), set_config('hnsw.ef_search', $1, true), \
+                 set_config('hnsw.iterative_scan', $2, true)",
+            )
                 .bind(ef_search.to_string())
                 .bind(if iterative { "relaxed_order" } else { "off" })
                 .execute(&mut **tx)
@@ -250,7 +271,12 @@ async fn vector_candidates(
     .bind(i64::try_from(limit).unwrap_or(50))
     .fetch_all(&mut **tx)
     .await?;
-    sqlx::query("SELECT set_config('enable_indexscan', 'on', true)").execute(&mut **tx).await?;
+    sqlx::query(
+        "SELECT set_config('enable_indexscan', 'on', true), set_config('enable_seqscan', 'on', true), \
+         set_config('enable_bitmapscan', 'on', true)",
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(rows.into_iter().map(|(id, s)| (id, s as f32)).collect())
 }
 
@@ -462,6 +488,28 @@ async fn cited_hits(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_shape() {
+        let hit = SearchHit {
+            citation: "49 CFR 382.303(b)".into(),
+            title: "Post-accident testing.".into(),
+            text: "(b) text".into(),
+            score: 0.5,
+            section_citation: "49 CFR 382.303".into(),
+            regulation: "49 CFR Part 382".into(),
+            part: "382".into(),
+            heading_path: vec![],
+            similarity: Some(0.5),
+            text_rank: None,
+            cited: false,
+            covers_subtree: true,
+        };
+        let v = results_json(&[hit]);
+        assert_eq!(v["results"][0]["citation"], "49 CFR 382.303(b)");
+        assert_eq!(v["results"][0]["score"], 0.5);
+        assert_eq!(v["results"][0].as_object().map(|o| o.len()), Some(4));
+    }
 
     #[test]
     fn topical_words_ignore_citation_and_filler() {

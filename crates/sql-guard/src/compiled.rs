@@ -2,6 +2,7 @@
 //! wrapper of every table, the visible columns, and the bind parameters.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sqlparser::ast::{
     ArrayElemTypeDef, BinaryOperator, CastKind, DataType, Expr, GroupByExpr, Ident, ObjectName,
@@ -13,6 +14,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 use crate::names::{ident_for, is_plain_name};
+use crate::namespace::Col;
 use crate::outcome::Param;
 use crate::parens::parenthesize;
 use crate::policy::{ColumnAccess, Policy, PolicyError, ScopeFilter};
@@ -31,11 +33,19 @@ pub(crate) struct VisibleColumn {
 pub(crate) struct CompiledTable {
     /// Table name.
     pub name: String,
-    /// The scoped subquery that replaces every reference to the table, in the exact form
-    /// that the parser gives back after printing (so that the guard recognises it).
-    pub wrapper: Box<Query>,
-    /// The columns the wrapper exposes, in catalogue order.
+    /// The scoped subquery that replaces every reference to the table, without its
+    /// projection, in the exact form that the parser gives back after printing (so that
+    /// the guard recognises its own output).
+    pub skeleton: Box<Query>,
+    /// The projection item of each visible column (`id`, `NULL::TEXT AS first_name`); a
+    /// wrapper projects the items of the columns the query uses, in this order.
+    pub items: Vec<SelectItem>,
+    /// The item projected when the query uses no column of the table (`count(*)`).
+    pub default_item: usize,
+    /// The columns the wrapper can expose, in catalogue order.
     pub visible: Vec<VisibleColumn>,
+    /// The same columns as the query sees them.
+    pub base_cols: Vec<Col>,
     /// Columns that exist but are not available, with the hint of what to use instead.
     pub rejected: Vec<(String, String)>,
     /// The injected predicate, for the report (`employees: tenant_id = ANY($1::uuid[])`).
@@ -133,15 +143,31 @@ impl Guard {
                 sample: None,
                 index_hints: vec![],
             };
-            let wrapper = normalise(select_query(projection, from, predicate.clone()))
+            let mut skeleton = normalise(select_query(projection, from, predicate.clone()))
                 .ok_or_else(|| PolicyError::WrapperRoundTrip(name.clone()))?;
+            let items = match skeleton.body.as_mut() {
+                SetExpr::Select(s) => std::mem::take(&mut s.projection),
+                _ => return Err(PolicyError::WrapperRoundTrip(name.clone())),
+            };
+            let base_cols = visible
+                .iter()
+                .map(|v| {
+                    let qualified: Arc<str> = Arc::from(format!("{name}.{}", v.name));
+                    Col {
+                        name: Some(Arc::from(v.name.as_str())),
+                        masked: v.masked.then(|| qualified.clone()),
+                        base: Some(qualified),
+                    }
+                })
+                .collect();
+            let default_item = visible.iter().position(|v| !v.masked).unwrap_or(0);
             let injected = match &predicate {
                 Some(p) => format!("{name}: {p}"),
                 None => format!("{name}: (no predicate)"),
             };
             tables.insert(
                 name.clone(),
-                CompiledTable { name: name.clone(), wrapper, visible, rejected, injected },
+                CompiledTable { name: name.clone(), skeleton, items, default_item, visible, base_cols, rejected, injected },
             );
         }
         Ok(Guard { policy, tables, params })

@@ -11,7 +11,7 @@ use crate::names::{fold, ident_for, parts};
 use crate::namespace::{Block, Col, Rel, RelKind};
 use crate::outcome::ReasonCode;
 
-impl Walker<'_> {
+impl<'g> Walker<'g> {
     /// Walks a FROM clause and returns the namespace it creates.
     pub(crate) fn walk_from(&mut self, from: &mut [TableWithJoins]) -> Block {
         let mut block = Block::default();
@@ -94,6 +94,7 @@ impl Walker<'_> {
             }
         }
         block.merged.push(name.to_string());
+        block.mark_all(name);
     }
 
     /// Walks one FROM item and adds its range variables to the block.
@@ -144,12 +145,12 @@ impl Walker<'_> {
                 }
                 if !*lateral
                     && let Some(a) = alias.as_ref().filter(|a| a.columns.is_empty() && a.at.is_none())
-                        && let Some(ct) = self.recognise_wrapper(subquery) {
-                            let ct = ct.clone();
-                            let a = a.name.clone();
-                            self.add_base(&ct, a, block);
-                            return;
-                        }
+                    && let Some((ct, items)) = self.recognise_wrapper(subquery)
+                {
+                    let a = a.name.clone();
+                    self.add_base(ct, a, items, block);
+                    return;
+                }
                 let cols = if *lateral {
                     self.blocks.push(std::mem::take(block));
                     let cols = self.query(subquery, false);
@@ -251,7 +252,7 @@ impl Walker<'_> {
                     };
                     let rel_name = fold(&alias_ident).ok();
                     match cols {
-                        Some(cols) => block.rels.push(Rel { name: rel_name, alias: Some(alias_ident), cols, kind: RelKind::Derived }),
+                        Some(cols) => block.rels.push(Rel::new(rel_name, Some(alias_ident), cols, RelKind::Derived)),
                         None => block.rels.push(Rel::poisoned(rel_name, Some(alias_ident))),
                     }
                     return;
@@ -276,7 +277,8 @@ impl Walker<'_> {
                 return;
             }
         };
-        let Some(ct) = self.g.tables.get(&table).cloned() else {
+        let g = self.g;
+        let Some(ct) = g.tables.get(&table) else {
             let role = &self.g.policy.role;
             self.reject(
                 ReasonCode::RelationNotAllowed,
@@ -287,7 +289,7 @@ impl Walker<'_> {
         };
         if let Some(a) = alias
             && !a.columns.is_empty() {
-                let cols: Vec<Col> = ct.visible.iter().map(|v| Col::computed(Some(v.name.clone()))).collect();
+                let cols: Vec<Col> = ct.base_cols.clone();
                 if self.alias_columns(cols, &a.columns, false, &table).is_none() {
                     poisoned(block);
                     return;
@@ -296,41 +298,86 @@ impl Walker<'_> {
         let alias_ident = alias_for_table(alias.map(|a| &a.name), &table);
         *tf = TableFactor::Derived {
             lateral: false,
-            subquery: ct.wrapper.clone(),
+            subquery: ct.skeleton.clone(),
             alias: Some(TableAlias { explicit: true, name: alias_ident.clone(), columns: vec![], at: None }),
             sample: None,
         };
-        self.add_base(&ct, alias_ident, block);
+        self.add_base(ct, alias_ident, (0..ct.visible.len()).collect(), block);
     }
 
-    /// Adds a scoped base table to the block and records what was injected.
-    fn add_base(&mut self, ct: &CompiledTable, alias: Ident, block: &mut Block) {
-        self.facts.tables.insert(ct.name.clone());
-        self.facts.injected.insert(ct.injected.clone());
-        let cols = ct
-            .visible
-            .iter()
-            .map(|v| Col {
-                name: Some(v.name.clone()),
-                masked: v.masked.then(|| format!("{}.{}", ct.name, v.name)),
-                base: Some(format!("{}.{}", ct.name, v.name)),
-            })
-            .collect();
-        block.rels.push(Rel { name: fold(&alias).ok(), alias: Some(alias), cols, kind: RelKind::Base { table: ct.name.clone() } });
+    /// Adds a scoped base table to the block and records what was injected. `items` are
+    /// the indices of the visible columns the wrapper can project.
+    fn add_base(&mut self, ct: &CompiledTable, alias: Ident, items: Vec<usize>, block: &mut Block) {
+        if !self.facts.tables.contains(&ct.name) {
+            self.facts.tables.insert(ct.name.clone());
+            self.facts.injected.insert(ct.injected.clone());
+        }
+        let cols = items.iter().map(|&i| ct.base_cols[i].clone()).collect();
+        let kind = RelKind::Base { table: ct.name.clone(), items };
+        block.rels.push(Rel::new(fold(&alias).ok(), Some(alias), cols, kind));
     }
 
-    /// Whether a derived table is exactly the guard's own scoped wrapper of a policy table.
-    fn recognise_wrapper(&self, subquery: &Query) -> Option<&CompiledTable> {
-        let SetExpr::Select(s) = subquery.body.as_ref() else { return None };
+    /// Whether a derived table is exactly the guard's own scoped wrapper of a policy table
+    /// (with any ordered subset of its columns); returns the table and the column indices.
+    fn recognise_wrapper(&self, subquery: &mut Query) -> Option<(&'g CompiledTable, Vec<usize>)> {
+        let g = self.g;
+        let SetExpr::Select(s) = subquery.body.as_mut() else { return None };
         let [twj] = s.from.as_slice() else { return None };
         let TableFactor::Table { name, .. } = &twj.relation else { return None };
         let idents = parts(name).ok()?;
         let [schema, table] = idents.as_slice() else { return None };
-        if fold(schema).ok()? != self.g.policy.schema {
+        if fold(schema).ok()? != g.policy.schema {
             return None;
         }
-        let ct = self.g.tables.get(&fold(table).ok()?)?;
-        (ct.wrapper.as_ref() == subquery).then_some(ct)
+        let ct = g.tables.get(&fold(table).ok()?)?;
+        let projection = std::mem::take(&mut s.projection);
+        let same_shape = *subquery == *ct.skeleton;
+        let SetExpr::Select(s) = subquery.body.as_mut() else { return None };
+        s.projection = projection;
+        if !same_shape || s.projection.is_empty() {
+            return None;
+        }
+        let mut items = Vec::with_capacity(s.projection.len());
+        let mut next = 0;
+        for item in &s.projection {
+            let i = next + ct.items[next..].iter().position(|c| c == item)?;
+            items.push(i);
+            next = i + 1;
+        }
+        Some((ct, items))
+    }
+
+    /// Fills the projection of every scoped wrapper in a SELECT's FROM clause with the
+    /// columns the query uses, once the whole query block has been walked.
+    pub(crate) fn finish_select(&self, s: &mut sqlparser::ast::Select, block: &Block) {
+        let mut rels = block.rels.iter();
+        for twj in &mut s.from {
+            self.finish_twj(twj, &mut rels);
+        }
+    }
+
+    fn finish_twj<'b>(&self, twj: &mut TableWithJoins, rels: &mut impl Iterator<Item = &'b Rel>) {
+        self.finish_factor(&mut twj.relation, rels);
+        for join in &mut twj.joins {
+            self.finish_factor(&mut join.relation, rels);
+        }
+    }
+
+    fn finish_factor<'b>(&self, tf: &mut TableFactor, rels: &mut impl Iterator<Item = &'b Rel>) {
+        if let TableFactor::NestedJoin { table_with_joins, .. } = tf {
+            self.finish_twj(table_with_joins, rels);
+            return;
+        }
+        let Some(rel) = rels.next() else { return };
+        let (RelKind::Base { table, items }, TableFactor::Derived { subquery, .. }) = (&rel.kind, tf) else { return };
+        let Some(ct) = self.g.tables.get(table) else { return };
+        let SetExpr::Select(s) = subquery.body.as_mut() else { return };
+        let mut used: Vec<usize> = items.iter().zip(&rel.used).filter(|(_, u)| **u).map(|(i, _)| *i).collect();
+        if used.is_empty() {
+            let pick = if items.contains(&ct.default_item) { ct.default_item } else { items.first().copied().unwrap_or(ct.default_item) };
+            used.push(pick);
+        }
+        s.projection = used.iter().map(|&i| ct.items[i].clone()).collect();
     }
 
     fn add_derived(&mut self, cols: Option<Vec<crate::namespace::Col>>, alias: Option<&TableAlias>, may_rename: bool, block: &mut Block) {
@@ -344,7 +391,7 @@ impl Walker<'_> {
             (c, _) => c,
         };
         match cols {
-            Some(cols) => block.rels.push(Rel { name, alias: alias_ident, cols, kind: RelKind::Derived }),
+            Some(cols) => block.rels.push(Rel::new(name, alias_ident, cols, RelKind::Derived)),
             None => block.rels.push(Rel::poisoned(name, alias_ident)),
         }
     }
@@ -396,7 +443,7 @@ impl Walker<'_> {
             None => Some(cols),
         };
         match cols {
-            Some(cols) => block.rels.push(Rel { name: rel_name, alias: Some(rel_ident), cols, kind: RelKind::Derived }),
+            Some(cols) => block.rels.push(Rel::new(rel_name, Some(rel_ident), cols, RelKind::Derived)),
             None => block.rels.push(Rel::poisoned(rel_name, Some(rel_ident))),
         }
     }

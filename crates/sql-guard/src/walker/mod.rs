@@ -154,7 +154,7 @@ impl<'g> Walker<'g> {
             }
         };
         if let Some(m) = &col.masked {
-            self.facts.masked.insert(m.clone());
+            self.facts.masked.insert(m.to_string());
             if !allow_masked {
                 let tier = self.g.policy.tier.label();
                 self.reject(
@@ -167,24 +167,40 @@ impl<'g> Walker<'g> {
             }
         }
         if let Some(b) = &col.base {
-            self.facts.columns_read.insert(b.clone());
+            if !self.facts.columns_read.contains(b.as_ref()) {
+                self.facts.columns_read.insert(b.to_string());
+            }
         }
         Some(col)
     }
 
     fn resolve_unqualified(&mut self, name: &str) -> Option<Col> {
-        let outcome = self.blocks.iter().rev().map(|b| b.lookup(name)).find(|l| !matches!(l, Lookup::Missing));
+        let outcome = self
+            .blocks
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(bi, b)| (bi, b.lookup(name)))
+            .find(|(_, l)| !matches!(l, Lookup::Missing));
         match outcome {
-            Some(Lookup::Found(c)) => return Some(c),
-            Some(Lookup::Poisoned) => return None,
-            Some(Lookup::Ambiguous) => {
+            Some((bi, Lookup::Found(c, ri, ci))) => {
+                let block = &mut self.blocks[bi];
+                if block.merged.iter().any(|m| m == name) {
+                    block.mark_all(name);
+                } else {
+                    block.rels[ri].used[ci] = true;
+                }
+                return Some(c);
+            }
+            Some((_, Lookup::Poisoned)) => return None,
+            Some((_, Lookup::Ambiguous)) => {
                 self.reject(
                     ReasonCode::AmbiguousColumn,
                     format!("column {name} is ambiguous: it exists in more than one table; qualify it (e.{name})"),
                 );
                 return None;
             }
-            Some(Lookup::Missing) | None => {}
+            Some((_, Lookup::Missing)) | None => {}
         }
         if self.blocks.iter().any(|b| b.rels_named(name).next().is_some()) {
             self.reject(
@@ -213,19 +229,21 @@ impl<'g> Walker<'g> {
             NoRel,
         }
         let mut outcome = Outcome::NoRel;
-        for block in self.blocks.iter().rev() {
-            let mut rels = block.rels_named(table);
-            if let Some(rel) = rels.next() {
+        let mut place = None;
+        for (bi, block) in self.blocks.iter().enumerate().rev() {
+            let mut rels = block.rels.iter().enumerate().filter(|(_, r)| r.name.as_deref() == Some(table));
+            if let Some((ri, rel)) = rels.next() {
                 outcome = if rels.next().is_some() {
                     Outcome::TwoRels
                 } else {
+                    place = Some((bi, ri));
                     match column_of(rel, name) {
                         Lookup::Missing => Outcome::Missing {
                             base: match &rel.kind {
-                                RelKind::Base { table } => Some(table.clone()),
+                                RelKind::Base { table, .. } => Some(table.clone()),
                                 _ => None,
                             },
-                            cols: rel.cols.iter().filter_map(|c| c.name.clone()).collect::<Vec<_>>().join(", "),
+                            cols: rel.cols.iter().filter_map(|c| c.name.as_deref()).collect::<Vec<_>>().join(", "),
                         },
                         other => Outcome::Col(other),
                     }
@@ -234,7 +252,12 @@ impl<'g> Walker<'g> {
             }
         }
         match outcome {
-            Outcome::Col(Lookup::Found(c)) => return Some(c),
+            Outcome::Col(Lookup::Found(c, _, ci)) => {
+                if let Some((bi, ri)) = place {
+                    self.blocks[bi].rels[ri].used[ci] = true;
+                }
+                return Some(c);
+            }
             Outcome::Col(Lookup::Poisoned) | Outcome::Col(Lookup::Missing) => {}
             Outcome::Col(Lookup::Ambiguous) => {
                 self.reject(ReasonCode::AmbiguousColumn, format!("{table}.{name} names more than one column"));
@@ -266,7 +289,7 @@ impl<'g> Walker<'g> {
         let role = &self.g.policy.role;
         for block in self.blocks.iter().rev() {
             for rel in &block.rels {
-                let RelKind::Base { table } = &rel.kind else { continue };
+                let RelKind::Base { table, .. } = &rel.kind else { continue };
                 if only.is_some_and(|o| o != table) {
                     continue;
                 }
@@ -291,7 +314,7 @@ impl<'g> Walker<'g> {
                     if let Some(n) = &c.name {
                         match &rel.name {
                             Some(r) => out.push(format!("{r}.{n}")),
-                            None => out.push(n.clone()),
+                            None => out.push(n.to_string()),
                         }
                     }
                 }

@@ -83,24 +83,25 @@ impl Walker<'_> {
             }
         }
 
-        let (outputs, block) = match q.body.as_mut() {
+        let outputs = match q.body.as_mut() {
             SetExpr::Select(s) => {
-                let (o, b) = self.select(s, restricted);
-                (o, Some(b))
-            }
-            other => (self.set_expr(other, restricted), None),
-        };
-
-        if let Some(order_by) = &mut q.order_by {
-            match block {
-                Some(b) => {
-                    self.blocks.push(b);
+                let (outputs, block) = self.select(s, restricted);
+                self.blocks.push(block);
+                if let Some(order_by) = &mut q.order_by {
                     self.order_by(order_by, outputs.as_deref(), true);
-                    self.blocks.pop();
                 }
-                None => self.order_by(order_by, outputs.as_deref(), false),
+                let block = self.blocks.pop().unwrap_or_default();
+                self.finish_select(s, &block);
+                outputs
             }
-        }
+            other => {
+                let outputs = self.set_expr(other, restricted);
+                if let Some(order_by) = &mut q.order_by {
+                    self.order_by(order_by, outputs.as_deref(), false);
+                }
+                outputs
+            }
+        };
         if let Err(r) = row_cap::normalise(q) {
             self.push_reason(r);
         }
@@ -132,8 +133,8 @@ impl Walker<'_> {
             }
             let new = self.fold(&ac.name)?;
             if may_rename || cols[i].name.is_none() {
-                cols[i].name = Some(new);
-            } else if cols[i].name.as_deref() != Some(new.as_str()) {
+                cols[i].name = Some(new.into());
+            } else if !cols[i].is(&new) {
                 self.reject(
                     ReasonCode::AliasColumnList,
                     format!("{what}({}): alias column lists may not rename columns; rename them with AS in the select list", new),
@@ -147,7 +148,11 @@ impl Walker<'_> {
     /// Walks a query body.
     pub(crate) fn set_expr(&mut self, body: &mut SetExpr, restricted: bool) -> Option<Vec<Col>> {
         match body {
-            SetExpr::Select(s) => self.select(s, restricted).0,
+            SetExpr::Select(s) => {
+                let (outputs, block) = self.select(s, restricted);
+                self.finish_select(s, &block);
+                outputs
+            }
             SetExpr::Query(q) => self.query(q, restricted),
             SetExpr::SetOperation { left, op, set_quantifier, right } => {
                 if !matches!(op, SetOperator::Union | SetOperator::Except | SetOperator::Intersect) {
@@ -297,7 +302,7 @@ impl Walker<'_> {
                 }
                 SelectItem::UnnamedExpr(mut e) => {
                     let col = self.select_expr(&mut e, restricted);
-                    let name = output_name(&e);
+                    let name = output_name(&e).map(std::sync::Arc::from);
                     if let (Some(o), Some(c)) = (outputs.as_mut(), col) {
                         o.push(Col { name, ..c });
                     } else {
@@ -309,7 +314,7 @@ impl Walker<'_> {
                     let col = self.select_expr(&mut expr, restricted);
                     let name = self.fold(&alias);
                     match (outputs.as_mut(), col, name) {
-                        (Some(o), Some(c), Some(n)) => o.push(Col { name: Some(n), base: None, ..c }),
+                        (Some(o), Some(c), Some(n)) => o.push(Col { name: Some(n.into()), base: None, ..c }),
                         _ => outputs = None,
                     }
                     rewritten.push(SelectItem::ExprWithAlias { expr, alias });
@@ -368,7 +373,7 @@ impl Walker<'_> {
                     ok = false;
                     break;
                 };
-                if cols.iter().filter(|o| o.name.as_deref() == Some(cname)).count() > 1 {
+                if cols.iter().filter(|o| o.is(cname)).count() > 1 {
                     self.reject(
                         ReasonCode::AmbiguousColumn,
                         format!("* would list column {cname} twice from the same subquery; select the columns by name"),
@@ -414,7 +419,7 @@ impl Walker<'_> {
                 // An input column first, then an output column name (PostgreSQL's rule).
                 let name = self.fold(i);
                 let is_input = name.as_deref().is_some_and(|n| {
-                    self.current_block().is_some_and(|b| !matches!(b.lookup(n), crate::namespace::Lookup::Missing))
+                    self.current_block().is_some_and(|b| b.has_input(n))
                 });
                 if is_input {
                     self.expr(e, "GROUP BY");
@@ -478,9 +483,9 @@ impl Walker<'_> {
             }
         if let Expr::Identifier(i) = e
             && let (Some(name), Some(outputs)) = (crate::names::fold(i).ok(), outputs) {
-                let matches: Vec<&Col> = outputs.iter().filter(|c| c.name.as_deref() == Some(name.as_str())).collect();
+                let matches: Vec<&Col> = outputs.iter().filter(|c| c.is(&name)).collect();
                 let input = has_block
-                    && self.current_block().is_some_and(|b| !matches!(b.lookup(&name), crate::namespace::Lookup::Missing));
+                    && self.current_block().is_some_and(|b| b.has_input(&name));
                 if matches.len() > 1 && !input {
                     self.reject(ReasonCode::AmbiguousColumn, format!("{clause} {name} is ambiguous: the select list has it twice"));
                     return;

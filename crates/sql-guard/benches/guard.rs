@@ -4,7 +4,7 @@
 //! Before the criterion groups run, every query is timed on its own many times and the
 //! median and 99th percentile of single calls are printed, for accepted and rejected
 //! queries separately.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/common/fixture.rs"]
 #[allow(dead_code)]

@@ -1,5 +1,5 @@
 //! Realistic queries that must pass, and how they are rewritten.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! One test per attack class of the security model, each over several variants from the
 //! attack corpus, plus the specific reasons the guard gives.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -166,10 +166,10 @@ impl<'g> Walker<'g> {
                 );
             }
         }
-        if let Some(b) = &col.base {
-            if !self.facts.columns_read.contains(b.as_ref()) {
-                self.facts.columns_read.insert(b.to_string());
-            }
+        if let Some(b) = &col.base
+            && !self.facts.columns_read.contains(b.as_ref())
+        {
+            self.facts.columns_read.insert(b.to_string());
         }
         Some(col)
     }

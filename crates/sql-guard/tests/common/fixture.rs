@@ -18,8 +18,11 @@ pub enum Pii {
 
 use Pii::{Mask, No, Reject};
 
-/// (table, [(column, type, pii)]), in catalogue order.
-pub fn catalogue() -> Vec<(&'static str, Vec<(&'static str, &'static str, Pii)>)> {
+/// A fixture column: (name, type, sensitivity).
+pub type FixtureColumn = (&'static str, &'static str, Pii);
+
+/// (table, columns), in catalogue order.
+pub fn catalogue() -> Vec<(&'static str, Vec<FixtureColumn>)> {
     vec![
         (
             "tenants",

@@ -1,5 +1,5 @@
 //! Shared test support: the fixture catalogue and the independent output check.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod fixture;
 pub mod oracle;
@@ -43,27 +43,26 @@ pub fn unwrap_scoped(sql: &str) -> String {
     impl VisitorMut for Unwrap {
         type Break = ();
         fn post_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
-            if let TableFactor::Derived { subquery, alias, lateral: false, .. } = tf {
-                if let SetExpr::Select(s) = subquery.body.as_ref() {
-                    if let [twj] = s.from.as_slice() {
-                        if let TableFactor::Table { name, alias: None, .. } = &twj.relation {
-                            if name.0.len() == 2 && name.to_string().starts_with("compliance.") && s.selection.is_some() {
-                                *tf = TableFactor::Table {
-                                    name: name.clone(),
-                                    alias: alias.clone(),
-                                    args: None,
-                                    with_hints: vec![],
-                                    version: None,
-                                    with_ordinality: false,
-                                    partitions: vec![],
-                                    json_path: None,
-                                    sample: None,
-                                    index_hints: vec![],
-                                };
-                            }
-                        }
-                    }
-                }
+            if let TableFactor::Derived { subquery, alias, lateral: false, .. } = tf
+                && let SetExpr::Select(s) = subquery.body.as_ref()
+                && let [twj] = s.from.as_slice()
+                && let TableFactor::Table { name, alias: None, .. } = &twj.relation
+                && name.0.len() == 2
+                && name.to_string().starts_with("compliance.")
+                && s.selection.is_some()
+            {
+                *tf = TableFactor::Table {
+                    name: name.clone(),
+                    alias: alias.clone(),
+                    args: None,
+                    with_hints: vec![],
+                    version: None,
+                    with_ordinality: false,
+                    partitions: vec![],
+                    json_path: None,
+                    sample: None,
+                    index_hints: vec![],
+                };
             }
             ControlFlow::Continue(())
         }

@@ -2,7 +2,7 @@
 //! streaming, usage and cache tokens, retries and their waits, no retry after the first token,
 //! timeouts, malformed answers, and what the prompts sent over the wire contain.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

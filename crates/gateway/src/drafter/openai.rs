@@ -224,6 +224,7 @@ impl Drafter for OpenAiDrafter {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

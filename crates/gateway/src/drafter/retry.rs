@@ -121,6 +121,7 @@ pub(crate) fn whole_seconds(d: Duration) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;

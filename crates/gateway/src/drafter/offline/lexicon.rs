@@ -93,7 +93,13 @@ impl Lexicon {
                 if column.sql_type == "boolean" {
                     lex.add(&words(name), Concept::Value { table: table.name.clone(), column: column.name.clone(), values: vec!["true".into()] });
                 }
-                lex.add(&words(name), column_concept);
+                lex.add(&words(name), column_concept.clone());
+                // "respirator_size" of respirator fit tests is also just "size".
+                if let Some((first, rest)) = name.split_once('_') {
+                    if table.name.contains(first) && !rest.is_empty() {
+                        lex.add(&words(rest), column_concept);
+                    }
+                }
                 for value in &column.values {
                     // One-letter values (CDL class "A") would match ordinary words.
                     if value.chars().count() < 2 || value == "none" {

@@ -334,9 +334,6 @@ fn plan_tokens(tokens: &[Token], role: Role, today: NaiveDate) -> Outcome {
         }
         i += 1;
     }
-    if let Some(w) = unknown.first() {
-        return not_understood(w);
-    }
 
     // The entity: the table with the strongest evidence.
     let model = SemanticModel::get();
@@ -370,8 +367,17 @@ fn plan_tokens(tokens: &[Token], role: Role, today: NaiveDate) -> Outcome {
         let what = tokens.iter().filter(|t| !is_function_word(&t.stem)).map(|t| t.word.as_str()).collect::<Vec<_>>().join(" ");
         return not_understood(if what.is_empty() { "the question" } else { &what });
     };
+    // A question that names a closed module's table is refused even with words beyond
+    // the data; one that only brushes it with a value word ("failed") is not understood.
+    let named = mentions.iter().any(|m| m.concepts.contains(&Concept::Table(table.name.clone())));
+    if let (Some(w), false) = (unknown.first(), named) {
+        return not_understood(w);
+    }
     if permissions::access(role, table.module).is_none() {
         return Outcome::Refused(permissions::denial_reason(role, table.module));
+    }
+    if let Some(w) = unknown.first() {
+        return not_understood(w);
     }
     let tier = permissions::tier(role);
     let has = |c: &str| table.column(c).is_some();
@@ -463,13 +469,19 @@ fn plan_tokens(tokens: &[Token], role: Role, today: NaiveDate) -> Outcome {
     // The measure.
     let numeric = mentioned_columns.iter().find(|c| table.column(c).is_some_and(|c| is_numeric(&c.sql_type))).cloned();
     let people = people && table.name != "employees" && has("employee_id");
+    if let (Some(col), Some(("average" | "sum" | "max" | "min" | "count", _))) = (&numeric, measure_word) {
+        // "average days away": the phrase names the measured column, not also a filter.
+        let at: Vec<usize> = mentions.iter().filter(|m| m.concepts.iter().any(|c| matches!(c, Concept::Column { column, .. } if column == col))).map(|m| m.pos).collect();
+        conditions.retain(|(p, _)| !at.contains(p));
+    }
     let split_after = |start: usize| -> usize {
         (start..n).find(|&k| matches!(word(k), "were" | "was" | "are" | "is" | "came" | "have" | "has" | "had" | "tested" | "got" | "with")).unwrap_or(n)
     };
     let measure = match measure_word {
         Some(("percent", at)) => {
             let split = split_after(at);
-            let (num, base): (Vec<_>, Vec<_>) = conditions.drain(..).partition(|(p, _)| *p > split);
+            let values_after = conditions.iter().any(|(p, c)| *p > split && matches!(c, Condition::Value(_)));
+            let (num, base): (Vec<_>, Vec<_>) = conditions.drain(..).partition(|(p, c)| *p > split && (matches!(c, Condition::Value(_)) || !values_after));
             let (num, base) = if num.is_empty() {
                 // "positivity rate of random tests": the condition nearest the word.
                 let mut base = base;

@@ -75,7 +75,7 @@ pub const FUNCTION_WORDS: &[&str] = &[
     "overall", "company", "wide", "companywide", "here", "so", "far", "date", "dates", "been", "happened", "happen",
     "occurred", "have", "having", "came", "come", "back", "result", "results", "resulted", "end", "ended", "up",
     "on", "file", "files", "logged", "recorded", "entered", "took", "taken", "take", "run", "ran", "done", "conducted",
-    "performed", "completed", "happened", "person", "individual", "individuals", "name", "names", "along",
+    "performed", "completed", "happened", "person", "individual", "individuals", "name", "names", "along", "showed", "shown", "shows",
 ];
 
 /// Whether a stem is a function word.

@@ -77,6 +77,7 @@ pub const PHRASES: &[(&str, &[Meaning])] = &[
     ]),
     ("driver", &[T { table: "employees" }, V { table: "employees", column: "is_dot_covered", values: &["true"] }]),
     // Roster.
+    ("hire", &[T { table: "employment_events" }, V { table: "employment_events", column: "event_type", values: &["hired"] }]),
     ("hired", &[C { table: "employees", column: "hire_date" }]),
     ("terminated", &[C { table: "employees", column: "termination_date" }]),
     ("termination", &[T { table: "employment_events" }, V { table: "employment_events", column: "event_type", values: &["terminated"] }]),
@@ -97,6 +98,7 @@ pub const PHRASES: &[(&str, &[Meaning])] = &[
     ("pending adjudication", &[V { table: "background_checks", column: "adjudication", values: &["pending"] }]),
     ("criminal record", &[V { table: "background_checks", column: "criminal_record_found", values: &["true"] }]),
     ("criminal", &[V { table: "background_checks", column: "criminal_record_found", values: &["true"] }]),
+    ("need review", &[V { table: "background_checks", column: "adjudication", values: &["consider"] }]),
     ("vendor", &[C { table: "background_checks", column: "vendor" }]),
     ("package", &[C { table: "background_checks", column: "package" }]),
     // DOT driver qualification.

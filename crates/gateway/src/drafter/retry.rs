@@ -23,7 +23,7 @@ pub struct Limits {
     pub connect_timeout: Duration,
     /// Time allowed for the whole draft, every attempt and wait included.
     pub total_timeout: Duration,
-    /// Retries after the first attempt (so at most `max_retries + 1` requests).
+    /// Retries after the first attempt (so at most `max_retries + 1` requests; at most 10).
     pub max_retries: u32,
     /// First backoff delay; doubled per retry.
     pub backoff_base: Duration,

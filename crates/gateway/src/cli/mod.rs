@@ -1,7 +1,10 @@
 //! Command-line parsing and dispatch. Each command is a thin layer over the library.
 
+mod ask;
 mod db;
 mod eval;
+mod guard;
+mod rag;
 mod users;
 
 use std::process::ExitCode;
@@ -22,6 +25,14 @@ enum Command {
     Db(db::DbArgs),
     /// List the users (one per role per tenant in the demo data).
     Users(users::UsersArgs),
+    /// Ask a question as a user: the answer, with the SQL that ran or the citations.
+    Ask(ask::AskArgs),
+    /// Show the SQL guard's decision for a caller and a statement (exit 0 allow, 3 reject).
+    Guard(guard::GuardArgs),
+    /// Load the regulatory corpus into the search index (incremental).
+    Ingest(rag::IngestArgs),
+    /// Search the regulations: hybrid vector + full-text, or straight to a cited section.
+    Search(rag::SearchArgs),
     /// Score a drafter on the NL-to-SQL eval suite (evals/nl2sql).
     Eval(eval::EvalArgs),
 }
@@ -43,6 +54,10 @@ pub fn main() -> ExitCode {
             Command::Db(args) => db::run(args).await,
             Command::Eval(args) => eval::run(args).await,
             Command::Users(args) => users::run(args).await,
+            Command::Ask(args) => ask::run(args).await,
+            Command::Guard(args) => guard::run(args).await,
+            Command::Ingest(args) => rag::ingest(args).await,
+            Command::Search(args) => rag::search_cmd(args).await,
         }
     });
     match result {

@@ -20,7 +20,7 @@ use deriq_core::Role;
 use serde::{Deserialize, Serialize};
 
 /// Which drafter to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum DrafterKind {
     Offline,

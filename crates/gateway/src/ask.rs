@@ -1,0 +1,393 @@
+//! The ask pipeline: a plain-English question from a known user, to a scoped, audited
+//! answer. Resolve the caller → classify → draft → guard → execute on a replica (with
+//! self-correction) and/or retrieve regulatory passages → audit (fail closed) → answer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use deriq_core::{Role, Scope};
+use deriq_sql_guard::{Guard, Reason};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::audit::{AuditLog, AuditRecord, AuditUnavailable};
+use crate::directory::{self, DirectoryError, User};
+use crate::drafter::{Draft, DraftRequest, Drafter, DrafterError, DrafterKind, Passage, PriorAttempt, Usage};
+use crate::executor::{ExecError, Executor, QueryResult, ResultColumn};
+use crate::policy::{QueryLimits, guard_policy};
+use crate::retrieval::Retrieval;
+
+/// The longest question accepted, in characters.
+pub const MAX_QUESTION_CHARS: usize = 2000;
+
+/// One question.
+#[derive(Debug, Clone)]
+pub struct AskRequest {
+    pub user_email: String,
+    pub question: String,
+    /// `None`: the configured default.
+    pub drafter: Option<DrafterKind>,
+    pub request_id: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    /// The previous question and its SQL, for follow-ups.
+    pub previous: Option<(String, String)>,
+    /// "Today" for relative dates; `None`: the current date.
+    pub today: Option<NaiveDate>,
+}
+
+impl AskRequest {
+    /// A request with defaults for everything but the user and the question.
+    pub fn new(user_email: impl Into<String>, question: impl Into<String>) -> Self {
+        AskRequest {
+            user_email: user_email.into(),
+            question: question.into(),
+            drafter: None,
+            request_id: Uuid::new_v4().to_string(),
+            ip_address: None,
+            user_agent: None,
+            previous: None,
+            today: None,
+        }
+    }
+}
+
+/// What kind of answer it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerKind {
+    Data,
+    Regulatory,
+    Mixed,
+    Refused,
+    NotUnderstood,
+}
+
+/// A regulatory citation of an answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Citation {
+    pub citation: String,
+    pub title: String,
+    pub text: String,
+    pub score: f32,
+}
+
+/// Where the time went, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub total: f64,
+    pub retrieval: f64,
+    pub draft: f64,
+    /// Of which spent waiting for an LLM provider.
+    pub provider: f64,
+    pub guard: f64,
+    pub database: f64,
+    pub audit: f64,
+    /// total − provider − database: what the gateway itself costs.
+    pub overhead: f64,
+}
+
+/// The answer, as `deriq ask --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub kind: AnswerKind,
+    /// The SQL that ran (the guard's rewrite), when a query ran.
+    pub sql: Option<String>,
+    /// The drafter's SQL, before the guard.
+    pub drafted_sql: Option<String>,
+    pub explanation: Option<String>,
+    pub columns: Vec<ResultColumn>,
+    pub rows: Vec<Vec<Value>>,
+    pub row_cap_applied: Option<u64>,
+    pub citations: Vec<Citation>,
+    /// A short text answer.
+    pub answer: String,
+    /// Why it was refused (guard reasons or the role's permissions).
+    pub reasons: Vec<Reason>,
+    pub attempts: usize,
+    pub drafter: String,
+    pub usage: Usage,
+    pub request_id: String,
+    pub timings_ms: Timings,
+}
+
+/// The question could not be answered at all.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    #[error("the question is empty; ask about your compliance data or the regulations")]
+    EmptyQuestion,
+    #[error("the question is {0} characters long; the limit is {MAX_QUESTION_CHARS}")]
+    QuestionTooLong(usize),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error("the {0:?} drafter is not configured")]
+    DrafterUnavailable(DrafterKind),
+    #[error(transparent)]
+    Drafter(#[from] DrafterError),
+    #[error("{}", .0.sanitised())]
+    Exec(ExecError),
+    #[error(transparent)]
+    Audit(#[from] AuditUnavailable),
+    #[error("regulatory search failed: {0}")]
+    Retrieval(String),
+}
+
+/// The pipeline, shared by the CLI, the HTTP API and the eval suite.
+pub struct Asker {
+    pub directory_pool: sqlx::PgPool,
+    pub executor: Executor,
+    pub audit: AuditLog,
+    pub drafters: HashMap<DrafterKind, Arc<dyn Drafter>>,
+    pub default_drafter: DrafterKind,
+    pub limits: QueryLimits,
+    /// Draft attempts per question (guard rejections and database errors are fed back).
+    pub max_attempts: usize,
+    pub retrieval: Option<Retrieval>,
+}
+
+/// Words that make a question about the regulations rather than (only) the data.
+const REGULATORY_CUES: &[&str] = &[
+    "cfr", "§", "regulation", "regulations", "rule", "rules", "require", "required", "requirement", "requirements",
+    "must ", "allowed to", "legal", "fcra", "osha require", "how long must", "how soon", "deadline", "according to",
+    "part 40", "part 382", "part 391", "part 1904", "what does", "what is the rule", "retain", "retention", "keep records",
+];
+/// Words that make a question about the caller's data.
+const DATA_CUES: &[&str] = &[
+    "how many", "which ", "list ", "show ", "our ", "we ", "count", "number of", "who ", "top ", "percentage", "rate of",
+    "employees", "drivers", "last quarter", "this year", "in 2025", "in 2026", "next 30", "overdue", "expiring",
+];
+
+/// Whether the question asks about the regulations, the data, or both.
+pub fn classify(question: &str) -> (bool, bool) {
+    let q = format!(" {} ", question.to_lowercase());
+    let regulatory = REGULATORY_CUES.iter().any(|c| q.contains(c));
+    let data = DATA_CUES.iter().any(|c| q.contains(c));
+    (regulatory, data || !regulatory)
+}
+
+impl Asker {
+    /// Answers one question, or fails (closed when it cannot be audited).
+    pub async fn ask(&self, req: &AskRequest) -> Result<Answer, AskError> {
+        let started = Instant::now();
+        let question = req.question.trim();
+        if question.is_empty() {
+            return Err(AskError::EmptyQuestion);
+        }
+        let chars = question.chars().count();
+        if chars > MAX_QUESTION_CHARS {
+            return Err(AskError::QuestionTooLong(chars));
+        }
+        let user = directory::find_user(&self.directory_pool, &req.user_email).await?;
+        let (role, scope) = directory::scope_for(&self.directory_pool, &user).await?;
+        let kind = req.drafter.unwrap_or(self.default_drafter);
+        let drafter = self.drafters.get(&kind).cloned().ok_or(AskError::DrafterUnavailable(kind))?;
+        let mut timings = Timings::default();
+        let (regulatory, data) = classify(question);
+
+        let mut citations = Vec::new();
+        if regulatory {
+            if let Some(r) = &self.retrieval {
+                let t = Instant::now();
+                citations = r.search(question, 5).await.map_err(AskError::Retrieval)?;
+                timings.retrieval = ms(t);
+            }
+        }
+        let mut answer = if data || citations.is_empty() {
+            let passages: Vec<Passage> = citations.iter().map(|c| Passage { citation: c.citation.clone(), title: c.title.clone(), text: c.text.clone() }).collect();
+            self.data_answer(req, question, role, &scope, drafter.as_ref(), passages, &mut timings).await?
+        } else {
+            empty_answer(AnswerKind::Regulatory, "offline".into())
+        };
+        if !citations.is_empty() {
+            answer.kind = match answer.kind {
+                AnswerKind::Data => AnswerKind::Mixed,
+                AnswerKind::Refused | AnswerKind::NotUnderstood if !data => AnswerKind::Regulatory,
+                k => k,
+            };
+            if answer.kind == AnswerKind::Regulatory {
+                answer.answer = format!("From {}: {}", citations[0].citation, citations[0].text);
+            }
+            answer.citations = citations;
+        }
+        answer.request_id = req.request_id.clone();
+        timings.total = ms(started);
+
+        let t = Instant::now();
+        let record = self.audit_record(req, &user, role, &answer, &timings);
+        self.audit.write(&record).await?;
+        timings.audit = ms(t);
+        timings.total = ms(started);
+        timings.overhead = (timings.total - timings.provider - timings.database).max(0.0);
+        answer.timings_ms = timings;
+        Ok(answer)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn data_answer(&self, req: &AskRequest, question: &str, role: Role, scope: &Scope, drafter: &dyn Drafter, passages: Vec<Passage>, timings: &mut Timings) -> Result<Answer, AskError> {
+        let policy = guard_policy(role, scope, self.limits);
+        let guard = Guard::new(policy).map_err(|e| AskError::Retrieval(format!("internal policy error: {e}")))?;
+        let today = req.today.unwrap_or_else(|| Utc::now().date_naive());
+        let mut draft_req = DraftRequest { question: question.to_string(), role, today, prior_attempts: Vec::new(), passages, previous: req.previous.clone() };
+        let mut answer = empty_answer(AnswerKind::NotUnderstood, drafter.name());
+        for attempt in 1..=self.max_attempts.max(1) {
+            answer.attempts = attempt;
+            let t = Instant::now();
+            let outcome = drafter.draft(&draft_req).await?;
+            timings.draft += ms(t);
+            timings.provider += outcome.provider_ms;
+            answer.usage.input_tokens += outcome.usage.input_tokens;
+            answer.usage.output_tokens += outcome.usage.output_tokens;
+            answer.usage.cache_creation_input_tokens += outcome.usage.cache_creation_input_tokens;
+            answer.usage.cache_read_input_tokens += outcome.usage.cache_read_input_tokens;
+            let (sql, explanation) = match outcome.draft {
+                Draft::Refused { reason } => {
+                    answer.kind = AnswerKind::Refused;
+                    answer.answer = reason.clone();
+                    answer.reasons = vec![Reason::new(deriq_sql_guard::ReasonCode::RelationNotAllowed, reason)];
+                    return Ok(answer);
+                }
+                Draft::NotUnderstood { message } => {
+                    answer.kind = AnswerKind::NotUnderstood;
+                    answer.answer = message;
+                    return Ok(answer);
+                }
+                Draft::Sql { sql, explanation } => (sql, explanation),
+            };
+            answer.drafted_sql = Some(sql.clone());
+            answer.explanation = Some(explanation);
+            let t = Instant::now();
+            let checked = guard.check(&sql);
+            timings.guard += ms(t);
+            let accepted = match checked {
+                Ok(a) => a,
+                Err(rejected) => {
+                    answer.kind = AnswerKind::Refused;
+                    answer.answer = format!("The query was refused: {}", rejected.summary());
+                    answer.reasons = rejected.reasons.clone();
+                    draft_req.prior_attempts.push(PriorAttempt { sql, feedback: rejected.summary() });
+                    continue;
+                }
+            };
+            let t = Instant::now();
+            let result = self.executor.run(guard_tier(role), scope, &accepted).await;
+            timings.database += ms(t);
+            match result {
+                Ok(r) => {
+                    answer.kind = AnswerKind::Data;
+                    answer.sql = Some(accepted.sql.clone());
+                    answer.row_cap_applied = Some(accepted.row_cap_applied);
+                    answer.reasons.clear();
+                    answer.answer = summarise(&r);
+                    answer.columns = r.columns;
+                    answer.rows = r.rows;
+                    return Ok(answer);
+                }
+                Err(e @ ExecError::Rejected { .. }) => {
+                    draft_req.prior_attempts.push(PriorAttempt { sql, feedback: e.sanitised() });
+                    answer.kind = AnswerKind::NotUnderstood;
+                    answer.answer = format!("The query could not run: {}", e.sanitised());
+                }
+                Err(e) => return Err(AskError::Exec(e)),
+            }
+        }
+        Ok(answer)
+    }
+
+    fn audit_record(&self, req: &AskRequest, user: &User, role: Role, answer: &Answer, timings: &Timings) -> AuditRecord {
+        let refused = matches!(answer.kind, AnswerKind::Refused);
+        AuditRecord {
+            id: Uuid::new_v4(),
+            occurred_at: Utc::now(),
+            tenant_id: Some(user.tenant_id),
+            user_id: Some(user.id),
+            user_email: Some(user.email.clone()),
+            user_role: Some(role.as_str().to_string()),
+            action: if refused { "ACCESS_DENIED".into() } else { "READ".into() },
+            resource: "der-iq/ask".into(),
+            resource_id: None,
+            request_id: req.request_id.clone(),
+            ip_address: req.ip_address.clone(),
+            user_agent: req.user_agent.clone(),
+            result: if matches!(answer.kind, AnswerKind::Data | AnswerKind::Regulatory | AnswerKind::Mixed) { "SUCCESS".into() } else { "FAILURE".into() },
+            error_code: (!matches!(answer.kind, AnswerKind::Data | AnswerKind::Regulatory | AnswerKind::Mixed)).then(|| format!("{:?}", answer.kind).to_lowercase()),
+            error_message: None,
+            duration_ms: timings.total.round() as i32,
+            details: json!({
+                "question": req.question,
+                "drafter": answer.drafter,
+                "drafted_sql": answer.drafted_sql,
+                "executed_sql": answer.sql,
+                "decision": if answer.sql.is_some() { "allow" } else if refused { "reject" } else { "none" },
+                "reasons": answer.reasons,
+                "row_count": answer.rows.len(),
+                "attempts": answer.attempts,
+                "citations": answer.citations.iter().map(|c| c.citation.clone()).collect::<Vec<_>>(),
+                "outcome": answer.kind,
+                "usage": answer.usage,
+                "timings_ms": timings,
+            }),
+        }
+    }
+}
+
+fn guard_tier(role: Role) -> deriq_core::Tier {
+    deriq_core::permissions::tier(role)
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+fn empty_answer(kind: AnswerKind, drafter: String) -> Answer {
+    Answer {
+        kind,
+        sql: None,
+        drafted_sql: None,
+        explanation: None,
+        columns: Vec::new(),
+        rows: Vec::new(),
+        row_cap_applied: None,
+        citations: Vec::new(),
+        answer: String::new(),
+        reasons: Vec::new(),
+        attempts: 0,
+        drafter,
+        usage: Usage::default(),
+        request_id: String::new(),
+        timings_ms: Timings::default(),
+    }
+}
+
+/// A one-line text answer from a result.
+fn summarise(r: &QueryResult) -> String {
+    match (r.rows.len(), r.columns.len()) {
+        (1, 1) => format!("{}: {}", r.columns[0].name, display(&r.rows[0][0])),
+        (0, _) => "No rows match.".to_string(),
+        (1, _) => r.columns.iter().zip(&r.rows[0]).map(|(c, v)| format!("{}: {}", c.name, display(v))).collect::<Vec<_>>().join(", "),
+        (n, _) => format!("{n} rows."),
+    }
+}
+
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_are_classified_by_their_cues() {
+        assert_eq!(classify("How long must a DOT employer keep records of positive tests?"), (true, false));
+        assert_eq!(classify("How many random drug tests did we run in Texas last quarter?"), (false, true));
+        assert_eq!(classify("Which drivers are overdue and what does 49 CFR 391.25 require?"), (true, true));
+        assert_eq!(classify("weather in Houston"), (false, true), "unknown questions go to the drafter, which says it does not understand");
+    }
+}

@@ -1,0 +1,100 @@
+//! `deriq ingest [PATH]`, `deriq search "<question>"`, and the retrieval eval.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use deriq_gateway::config::{Config, project_root};
+use deriq_gateway::db::{self, Endpoints};
+use deriq_rag::store::{BarProgress, SearchFilters, search};
+use deriq_rag::{CachedEmbedder, Embedder, LocalEmbedder};
+use serde_json::json;
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// A corpus folder or file (Markdown restatements, eCFR XML, USLM XML). Default: corpus/.
+    path: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SearchArgs {
+    /// The question, or a citation such as "382.303" or "§ 1904.7(b)(3)".
+    question: String,
+    /// How many passages.
+    #[arg(long, default_value_t = 5)]
+    k: usize,
+    /// Only this part (382, 40, 391, 1904, 1681).
+    #[arg(long)]
+    part: Vec<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct RetrievalEvalArgs {
+    /// The labelled sets (BEIR style). Default: evals/retrieval.
+    #[arg(long)]
+    evals: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+fn embedder() -> anyhow::Result<Arc<dyn Embedder>> {
+    let local = LocalEmbedder::load_default()?;
+    Ok(Arc::new(CachedEmbedder::new(local, 10_000)))
+}
+
+async fn gateway_pool() -> anyhow::Result<sqlx::PgPool> {
+    let config = Config::load()?;
+    let endpoints = Endpoints::resolve(&config)?;
+    Ok(db::pool("primary", endpoints.gateway.clone(), 4).await?)
+}
+
+pub async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let path = args.path.unwrap_or_else(|| project_root().join("corpus"));
+    anyhow::ensure!(path.exists(), "{} does not exist; give a corpus folder or file", path.display());
+    let pool = gateway_pool().await?;
+    let embedder = embedder()?;
+    let report = deriq_rag::store::ingest(&pool, &path, embedder.as_ref(), &BarProgress::default()).await?;
+    println!(
+        "ingested {}: {} sections ({} written, {} unchanged), {} chunks in {:.1} s",
+        path.display(), report.sections_seen, report.sections_written, report.sections_unchanged, report.chunks_written, report.seconds
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn search_cmd(args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let pool = gateway_pool().await?;
+    let embedder = embedder()?;
+    let filters = SearchFilters { parts: args.part, ..SearchFilters::default() };
+    let hits = search(&pool, embedder.as_ref(), &args.question, args.k, &filters).await?;
+    if args.json {
+        let results: Vec<_> = hits.iter().map(|h| json!({"citation": h.citation, "title": h.title, "text": h.text, "score": h.score})).collect();
+        println!("{}", serde_json::to_string_pretty(&json!({ "results": results }))?);
+    } else if hits.is_empty() {
+        println!("No passage matches; the corpus may not cover this question.");
+    } else {
+        for h in &hits {
+            println!("[{:.3}] {} — {}\n{}\n", h.score, h.citation, h.title, h.text);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn retrieval_eval(args: RetrievalEvalArgs) -> anyhow::Result<ExitCode> {
+    let pool = gateway_pool().await?;
+    let embedder = embedder()?;
+    let dir = args.evals.unwrap_or_else(|| project_root().join("evals/retrieval"));
+    let report = deriq_rag::eval::run_retrieval_eval(&pool, embedder.as_ref(), &dir, &deriq_rag::eval::default_configs()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{} queries from {}", report.queries, report.sets.join(", "));
+        println!("{:<22} {:>8} {:>9} {:>7} {:>9} {:>10}", "configuration", "recall@5", "recall@10", "MRR", "nDCG@10", "ms/search");
+        for c in &report.configurations {
+            println!("{:<22} {:>8.3} {:>9.3} {:>7.3} {:>9.3} {:>10.1}", c.name, c.overall.recall_at_5, c.overall.recall_at_10, c.overall.mrr, c.overall.ndcg_at_10, c.mean_search_ms);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

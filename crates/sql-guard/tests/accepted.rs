@@ -165,6 +165,14 @@ fn own_record_scope_adds_the_employee_predicate() {
 }
 
 #[test]
+fn star_inside_exists_is_fine_for_the_deidentified_tier() {
+    let g = compiled(auditor());
+    accept(&g, "SELECT e.id FROM employees e WHERE EXISTS (SELECT * FROM drug_tests d WHERE d.employee_id = e.id)");
+    let r = g.check("SELECT e.id FROM employees e WHERE e.id IN (SELECT d.refusal_reason FROM drug_tests d)").unwrap_err();
+    assert!(r.has(deriq_sql_guard::ReasonCode::MaskedColumnMisuse), "{:?}", r.reasons);
+}
+
+#[test]
 fn recursive_ctes_when_the_policy_allows_them() {
     let mut p = site_supervisor();
     p.allow_recursive_cte = true;

@@ -269,8 +269,8 @@ impl Walker<'_> {
                 "GROUPING SETS, CUBE and ROLLUP may only appear directly in GROUP BY",
             ),
             other => {
-                let shown: String = other.to_string().chars().take(60).collect();
-                self.reject(ReasonCode::UnsupportedSyntax, format!("the expression {shown} is not supported"));
+                let kind = expr_kind(other);
+                self.reject(ReasonCode::UnsupportedSyntax, format!("{kind} is not supported in drafted SQL"));
             }
         }
     }
@@ -454,4 +454,29 @@ impl Walker<'_> {
 fn is_unicode_escape_ident(left: &Expr, right: &Expr) -> bool {
     matches!(left, Expr::Identifier(u) if u.quote_style.is_none() && u.value.eq_ignore_ascii_case("u"))
         && matches!(right, Expr::Identifier(q) if q.quote_style == Some('"'))
+}
+
+/// A short name for an expression form the guard rejects, for messages (never printing
+/// the expression itself, which may be large).
+fn expr_kind(e: &Expr) -> &'static str {
+    match e {
+        Expr::Collate { .. } => "COLLATE",
+        Expr::JsonAccess { .. } => "JSON access",
+        Expr::IsJson { .. } => "IS JSON",
+        Expr::IsNormalized { .. } => "IS NORMALIZED",
+        Expr::InUnnest { .. } => "IN UNNEST",
+        Expr::RLike { .. } => "RLIKE / REGEXP",
+        Expr::Convert { .. } => "CONVERT",
+        Expr::Prefixed { .. } => "a prefixed literal",
+        Expr::Struct { .. } => "STRUCT",
+        Expr::Named { .. } => "a named expression",
+        Expr::Dictionary(_) => "a dictionary literal",
+        Expr::Map(_) => "a map literal",
+        Expr::MatchAgainst { .. } => "MATCH ... AGAINST",
+        Expr::OuterJoin(_) => "the (+) outer join marker",
+        Expr::Prior(_) => "PRIOR",
+        Expr::Lambda(_) => "a lambda",
+        Expr::MemberOf(_) => "MEMBER OF",
+        _ => "this expression form",
+    }
 }

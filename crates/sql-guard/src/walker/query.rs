@@ -296,8 +296,8 @@ impl Walker<'_> {
                     };
                     push_expanded(&mut outputs, &mut rewritten, expanded);
                 }
-                SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::Expr(e), _) => {
-                    self.reject(ReasonCode::WholeRowReference, format!("{e}.* expands a whole row; list the columns you need"));
+                SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::Expr(_), _) => {
+                    self.reject(ReasonCode::WholeRowReference, "(expression).* expands a whole row; list the columns you need");
                     outputs = None;
                 }
                 SelectItem::UnnamedExpr(mut e) => {
@@ -385,11 +385,20 @@ impl Walker<'_> {
                     (Some(_), Some(a)) => Expr::CompoundIdentifier(vec![a.clone(), ident_for(cname)]),
                     _ => Expr::Identifier(ident_for(cname)),
                 };
+                // Inside an expression subquery (EXISTS, IN, scalar), where a masked column
+                // may not be named, * leaves masked columns out.
+                if restricted && c.masked.is_some() {
+                    continue;
+                }
                 match self.column_ref(&expr, "the select list", !restricted) {
                     Some(col) => out.push((SelectItem::UnnamedExpr(expr), Col { name: Some(cname.clone()), ..col })),
                     None => ok = false,
                 }
             }
+        }
+        if ok && out.is_empty() {
+            self.reject(ReasonCode::MaskedColumnMisuse, "* here would list only masked columns; select other columns");
+            return None;
         }
         ok.then_some(out)
     }

@@ -302,3 +302,14 @@ fn parse_type(sql_type: &str) -> Option<DataType> {
 pub(crate) fn alias_for_table(alias: Option<&Ident>, table: &str) -> Ident {
     alias.cloned().unwrap_or_else(|| ident_for(table))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Guard;
+
+    #[test]
+    fn a_guard_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Guard>();
+    }
+}

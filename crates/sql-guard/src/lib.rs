@@ -18,6 +18,8 @@
 //! The executor must run only [`Accepted::sql`] with [`Accepted::params`] bound over the
 //! extended protocol, with `standard_conforming_strings = on` and a pinned `search_path`.
 
+#![warn(missing_docs)]
+
 mod compiled;
 pub mod functions;
 pub mod corpus;

@@ -69,7 +69,7 @@ impl Guard {
         };
         let mut walker = Walker::new(self);
         walker.statement(&mut statement);
-        let facts = walker.facts.clone();
+        let facts = std::mem::take(&mut walker.facts);
         let reasons = walker.into_reasons();
         if !reasons.is_empty() {
             return Err(Rejected { reasons });

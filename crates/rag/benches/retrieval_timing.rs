@@ -38,10 +38,14 @@ fn questions(root: &Path) -> Vec<String> {
     deriq_rag::eval::load_sets(&root.join("evals/retrieval"))
         .map(|qs| qs.into_iter().map(|q| q.text).collect())
         .unwrap_or_else(|_| {
-            ["drug test after a crash", "how long to keep negative drug test records", "who certifies the OSHA 300A"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
+            [
+                "drug test after a crash",
+                "how long to keep negative drug test records",
+                "who certifies the OSHA 300A",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
         })
 }
 
@@ -49,17 +53,27 @@ fn questions(root: &Path) -> Vec<String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let quick = std::env::args().any(|a| a == "--quick");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let url = std::env::var("DERIQ_TEST_DATABASE_URL")
-        .map_err(|_| "set DERIQ_TEST_DATABASE_URL to a superuser URL of a PostgreSQL with pgvector")?;
+    let url = std::env::var("DERIQ_TEST_DATABASE_URL").map_err(
+        |_| "set DERIQ_TEST_DATABASE_URL to a superuser URL of a PostgreSQL with pgvector",
+    )?;
     let admin = PgConnectOptions::from_str(&url)?;
     let name = format!("deriq_rag_bench_{}", std::process::id());
     let mut conn = PgConnection::connect_with(&admin).await?;
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
-    let pool = PgPoolOptions::new().max_connections(2).connect_with(admin.clone().database(&name)).await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(admin.clone().database(&name))
+        .await?;
     apply_migration(&pool).await?;
 
     let local = LocalEmbedder::load_default()?;
-    let corpus = if quick { root.join("corpus/cfr29/1904") } else { root.join("corpus") };
+    let corpus = if quick {
+        root.join("corpus/cfr29/1904")
+    } else {
+        root.join("corpus")
+    };
     let started = Instant::now();
     let report = ingest(&pool, &corpus, &local, &NoProgress).await?;
     println!(
@@ -78,7 +92,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let qs = questions(&root);
-    let hybrid = SearchOptions { k: 5, ..SearchOptions::default() };
+    let hybrid = SearchOptions {
+        k: 5,
+        ..SearchOptions::default()
+    };
     // Query embedding included: the uncached local model embeds every question.
     let mut ms = Vec::new();
     for q in &qs {
@@ -108,18 +125,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Without the part index the planner has only the HNSW index or a sequential scan to
     // choose from, so the filtered HNSW figures measure HNSW post-filtering (a throw-away
     // database: the index is not put back).
-    sqlx::raw_sql("DROP INDEX deriq.rag_chunks_part_idx").execute(&pool).await?;
-    sqlx::raw_sql("ANALYZE deriq.rag_chunks").execute(&pool).await?;
+    sqlx::raw_sql("DROP INDEX deriq.rag_chunks_part_idx")
+        .execute(&pool)
+        .await?;
+    sqlx::raw_sql("ANALYZE deriq.rag_chunks")
+        .execute(&pool)
+        .await?;
     let filters = [
         ("no filter", SearchFilters::default()),
-        ("part 1904", SearchFilters { parts: vec!["1904".into()], regulations: vec![] }),
-        ("part 1681", SearchFilters { parts: vec!["1681".into()], regulations: vec![] }),
+        (
+            "part 1904",
+            SearchFilters {
+                parts: vec!["1904".into()],
+                regulations: vec![],
+            },
+        ),
+        (
+            "part 1681",
+            SearchFilters {
+                parts: vec!["1681".into()],
+                regulations: vec![],
+            },
+        ),
     ];
     let scans = [
         ("exact", VectorScan::Exact),
-        ("hnsw ef=40", VectorScan::Hnsw { ef_search: 40, iterative: false }),
-        ("hnsw ef=40 iterative", VectorScan::Hnsw { ef_search: 40, iterative: true }),
-        ("hnsw ef=100", VectorScan::Hnsw { ef_search: 100, iterative: false }),
+        (
+            "hnsw ef=40",
+            VectorScan::Hnsw {
+                ef_search: 40,
+                iterative: false,
+            },
+        ),
+        (
+            "hnsw ef=40 iterative",
+            VectorScan::Hnsw {
+                ef_search: 40,
+                iterative: true,
+            },
+        ),
+        (
+            "hnsw ef=100",
+            VectorScan::Hnsw {
+                ef_search: 100,
+                iterative: false,
+            },
+        ),
     ];
     for (fname, filter) in &filters {
         let mut exact_lists: Vec<Vec<String>> = Vec::new();
@@ -142,7 +193,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let t = Instant::now();
                 let hits = search_with(&pool, &cached, q, &options).await?;
                 ms.push(t.elapsed().as_secs_f64() * 1000.0);
-                let got: Vec<String> = hits.iter().map(|h| format!("{}#{}", h.citation, h.text.len())).collect();
+                let got: Vec<String> = hits
+                    .iter()
+                    .map(|h| format!("{}#{}", h.citation, h.text.len()))
+                    .collect();
                 if hits.len() < 10 {
                     short += 1;
                 }
@@ -153,12 +207,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     overlap += got.iter().filter(|g| exact.contains(g)).count();
                 }
             }
-            let recall = if expected == 0 { 1.0 } else { overlap as f64 / expected as f64 };
-            summary(&format!("vector {sname}, {fname} (recall {recall:.3}, short {short})"), ms);
+            let recall = if expected == 0 {
+                1.0
+            } else {
+                overlap as f64 / expected as f64
+            };
+            summary(
+                &format!("vector {sname}, {fname} (recall {recall:.3}, short {short})"),
+                ms,
+            );
         }
     }
 
     pool.close().await;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }

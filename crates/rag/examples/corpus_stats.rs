@@ -8,7 +8,11 @@ use deriq_rag::{Chunker, Embedder, LocalEmbedder};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = PathBuf::from(args.first().map_or("corpus", String::as_str));
-    let dump = args.iter().position(|a| a == "--dump").and_then(|i| args.get(i + 1)).cloned();
+    let dump = args
+        .iter()
+        .position(|a| a == "--dump")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let sections = deriq_rag::load_path(&dir)?;
     let embedder = LocalEmbedder::load_default()?;
     let counter = embedder.token_counter();
@@ -32,14 +36,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if dump.as_deref() == Some(s.citation.to_string().as_str()) {
             for p in &s.paragraphs {
-                println!("  {:<12} {}", p.path.join("."), p.text.chars().take(90).collect::<String>());
+                println!(
+                    "  {:<12} {}",
+                    p.path.join("."),
+                    p.text.chars().take(90).collect::<String>()
+                );
             }
             for c in &cs {
-                println!("--- {} covers={} tokens={}\n{}", c.citation, c.covers_subtree, counter.count(&c.embedding_text()), c.embedding_text());
+                println!(
+                    "--- {} covers={} tokens={}\n{}",
+                    c.citation,
+                    c.covers_subtree,
+                    counter.count(&c.embedding_text()),
+                    c.embedding_text()
+                );
             }
         }
     }
-    println!("sections {} chunks {} (partial {}) max tokens {}", sections.len(), chunks, split, max_tokens);
+    println!(
+        "sections {} chunks {} (partial {}) max tokens {}",
+        sections.len(),
+        chunks,
+        split,
+        max_tokens
+    );
     for (part, (s, c)) in by_part {
         println!("  part {part:>6}: {s:>4} sections {c:>5} chunks");
     }

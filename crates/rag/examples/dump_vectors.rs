@@ -19,16 +19,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let vecs = m.embed_batch(&texts).await?;
     for (q, v) in queries.iter().zip(vecs) {
         let qrels: Vec<(String, u8)> = q.qrels.iter().map(|(c, g)| (c.to_string(), *g)).collect();
-        writeln!(out, "{}", serde_json::json!({"kind": "query", "id": q.id, "type": q.qtype, "text": q.text, "qrels": qrels, "vec": v}))?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"kind": "query", "id": q.id, "type": q.qtype, "text": q.text, "qrels": qrels, "vec": v})
+        )?;
     }
     let sections = deriq_rag::load_path(&corpus)?;
     let heads: Vec<String> = sections
         .iter()
-        .map(|s| format!("{} › {} › {}", s.regulation, s.subpart_title.clone().unwrap_or_default(), s.heading()))
+        .map(|s| {
+            format!(
+                "{} › {} › {}",
+                s.regulation,
+                s.subpart_title.clone().unwrap_or_default(),
+                s.heading()
+            )
+        })
         .collect();
     let vecs = m.embed_batch(&heads).await?;
     for (s, v) in sections.iter().zip(vecs) {
-        writeln!(out, "{}", serde_json::json!({"kind": "section", "citation": s.citation.to_string(), "vec": v}))?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"kind": "section", "citation": s.citation.to_string(), "vec": v})
+        )?;
     }
     Ok(())
 }

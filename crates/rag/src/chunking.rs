@@ -67,14 +67,21 @@ struct Node {
 impl Node {
     fn insert(&mut self, p: &Paragraph, depth: usize) {
         if p.path.len() == depth {
-            if self.children.is_empty() { &mut self.head } else { &mut self.tail }
-                .push(p.text.clone());
+            if self.children.is_empty() {
+                &mut self.head
+            } else {
+                &mut self.tail
+            }
+            .push(p.text.clone());
             return;
         }
         let wanted = &p.path[..=depth];
         let reuse = self.children.last().is_some_and(|c| c.path == wanted);
         if !reuse {
-            self.children.push(Node { path: wanted.to_vec(), ..Node::default() });
+            self.children.push(Node {
+                path: wanted.to_vec(),
+                ..Node::default()
+            });
         }
         if let Some(child) = self.children.last_mut() {
             child.insert(p, depth + 1);
@@ -110,7 +117,10 @@ impl Node {
     }
 
     fn has_own_text(&self) -> bool {
-        self.head.iter().chain(&self.tail).any(|t| !t.trim().is_empty())
+        self.head
+            .iter()
+            .chain(&self.tail)
+            .any(|t| !t.trim().is_empty())
     }
 }
 
@@ -125,7 +135,11 @@ impl<'a> Chunker<'a> {
     /// A chunker for the given tokenizer and window (in tokens, special tokens included).
     pub fn new(counter: &'a dyn TokenCounter, limit: usize) -> Self {
         let limit = limit.max(SPECIAL_TOKENS + 16);
-        Self { counter, limit, whole_limit: limit }
+        Self {
+            counter,
+            limit,
+            whole_limit: limit,
+        }
     }
 
     /// Keeps a paragraph together with its subparagraphs only when the whole fits in
@@ -173,7 +187,15 @@ impl<'a> Chunker<'a> {
         }
         if out.is_empty() {
             // A section with a heading only (reserved): still findable by citation.
-            self.push(section, &base, &[], String::new(), section.heading(), true, &mut out);
+            self.push(
+                section,
+                &base,
+                &[],
+                String::new(),
+                section.heading(),
+                true,
+                &mut out,
+            );
         }
         for (i, c) in out.iter_mut().enumerate() {
             c.ordinal = u32::try_from(i).unwrap_or(u32::MAX);
@@ -181,22 +203,53 @@ impl<'a> Chunker<'a> {
         out
     }
 
-    fn emit(&self, section: &Section, base: &[String], node: &Node, context: &str, out: &mut Vec<Chunk>) {
+    fn emit(
+        &self,
+        section: &Section,
+        base: &[String],
+        node: &Node,
+        context: &str,
+        out: &mut Vec<Chunk>,
+    ) {
         let prefix = prefix_for(base, &node.path);
         let mut lines = Vec::new();
         node.render(&mut lines);
         let full = lines.join("\n");
-        let whole = if node.children.is_empty() { self.fits(&prefix, context, &full) } else { self.fits_whole(&prefix, context, &full) };
+        let whole = if node.children.is_empty() {
+            self.fits(&prefix, context, &full)
+        } else {
+            self.fits_whole(&prefix, context, &full)
+        };
         if whole {
-            self.push(section, base, &node.path, context.to_string(), full, true, out);
+            self.push(
+                section,
+                base,
+                &node.path,
+                context.to_string(),
+                full,
+                true,
+                out,
+            );
             return;
         }
         if node.has_own_text() || node.children.is_empty() {
             let own = node.own_lines();
-            self.group_lines(section, base, &node.path, context, &own, node.children.is_empty(), out);
+            self.group_lines(
+                section,
+                base,
+                &node.path,
+                context,
+                &own,
+                node.children.is_empty(),
+                out,
+            );
         }
         let child_context = lead_in(&node.head.join(" "));
-        let child_context = if child_context.is_empty() { context.to_string() } else { child_context };
+        let child_context = if child_context.is_empty() {
+            context.to_string()
+        } else {
+            child_context
+        };
         for child in &node.children {
             self.emit(section, base, child, &child_context, out);
         }
@@ -250,8 +303,12 @@ impl<'a> Chunker<'a> {
         } else {
             self.counter.count(&format!("{prefix}\n{context}\n"))
         };
-        let capacity = self.limit.saturating_sub(overhead + SPECIAL_TOKENS + 2).max(16);
-        let splitter = TextSplitter::new(ChunkConfig::new(capacity).with_sizer(Sizer(self.counter)));
+        let capacity = self
+            .limit
+            .saturating_sub(overhead + SPECIAL_TOKENS + 2)
+            .max(16);
+        let splitter =
+            TextSplitter::new(ChunkConfig::new(capacity).with_sizer(Sizer(self.counter)));
         splitter.chunks(text).map(str::to_string).collect()
     }
 
@@ -308,6 +365,7 @@ fn lead_in(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
     use crate::citation::Citation;
@@ -337,7 +395,11 @@ mod tests {
             paragraphs: paragraphs
                 .iter()
                 .map(|(p, t)| Paragraph {
-                    path: p.split('.').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                    path: p
+                        .split('.')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
                     text: t.to_string(),
                 })
                 .collect(),
@@ -346,14 +408,28 @@ mod tests {
 
     #[test]
     fn short_paragraphs_stay_whole() {
-        let s = section(&[("a", "Test after accidents:"), ("a.1", "fatality"), ("a.2", "citation"), ("b", "Alcohol within two hours.")]);
+        let s = section(&[
+            ("a", "Test after accidents:"),
+            ("a.1", "fatality"),
+            ("a.2", "citation"),
+            ("b", "Alcohol within two hours."),
+        ]);
         let chunks = Chunker::new(&Words, 256).chunk_section(&s);
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[0].citation.to_string(), "49 CFR 382.303(a)");
-        assert_eq!(chunks[0].text, "(a) Test after accidents:\n(1) fatality\n(2) citation");
+        assert_eq!(
+            chunks[0].text,
+            "(a) Test after accidents:\n(1) fatality\n(2) citation"
+        );
         assert!(chunks[0].covers_subtree);
-        assert_eq!(chunks[1].prefix, "49 CFR Part 382 › Subpart C › § 382.303 Post-accident testing › (b)");
-        assert_eq!(chunks[1].embedding_text(), format!("{}\n(b) Alcohol within two hours.", chunks[1].prefix));
+        assert_eq!(
+            chunks[1].prefix,
+            "49 CFR Part 382 › Subpart C › § 382.303 Post-accident testing › (b)"
+        );
+        assert_eq!(
+            chunks[1].embedding_text(),
+            format!("{}\n(b) Alcohol within two hours.", chunks[1].prefix)
+        );
     }
 
     #[test]
@@ -363,11 +439,22 @@ mod tests {
         // Prefix is 13 words; limit 40 leaves room for one subparagraph at a time.
         let chunks = Chunker::new(&Words, 40).chunk_section(&s);
         let cites: Vec<String> = chunks.iter().map(|c| c.citation.to_string()).collect();
-        assert_eq!(cites, ["49 CFR 382.303(b)", "49 CFR 382.303(b)(1)", "49 CFR 382.303(b)(2)"]);
+        assert_eq!(
+            cites,
+            [
+                "49 CFR 382.303(b)",
+                "49 CFR 382.303(b)(1)",
+                "49 CFR 382.303(b)(2)"
+            ]
+        );
         assert!(!chunks[0].covers_subtree);
         assert_eq!(chunks[1].context, "Lead in:");
         for c in &chunks {
-            assert!(Words.count(&c.embedding_text()) + 2 <= 40, "{}", c.embedding_text());
+            assert!(
+                Words.count(&c.embedding_text()) + 2 <= 40,
+                "{}",
+                c.embedding_text()
+            );
         }
         let target = Citation::parse("49 CFR 382.303(b)").unwrap_or_else(|| panic!("c"));
         assert!(chunks[1].answers(&target));
@@ -384,13 +471,24 @@ mod tests {
             assert!(!c.covers_subtree);
             assert!(Words.count(&c.embedding_text()) + 2 <= 60);
         }
-        let joined: String = chunks.iter().map(|c| c.text.replace("(c) ", "")).collect::<Vec<_>>().join(" ");
-        assert_eq!(joined.split_whitespace().count(), long.split_whitespace().count());
+        let joined: String = chunks
+            .iter()
+            .map(|c| c.text.replace("(c) ", ""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(
+            joined.split_whitespace().count(),
+            long.split_whitespace().count()
+        );
     }
 
     #[test]
     fn definitions_are_grouped() {
-        let s = section(&[("", "Accident means an occurrence."), ("", "Alcohol means ethyl alcohol."), ("", "Employer means a person.")]);
+        let s = section(&[
+            ("", "Accident means an occurrence."),
+            ("", "Alcohol means ethyl alcohol."),
+            ("", "Employer means a person."),
+        ]);
         let chunks = Chunker::new(&Words, 256).chunk_section(&s);
         assert_eq!(chunks.len(), 1);
         assert_eq!(chunks[0].citation.to_string(), "49 CFR 382.303");

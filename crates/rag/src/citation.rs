@@ -76,12 +76,18 @@ impl Citation {
 
     /// The section-level citation (paragraph dropped).
     pub fn section_citation(&self) -> Citation {
-        Citation { paragraph: Vec::new(), ..self.clone() }
+        Citation {
+            paragraph: Vec::new(),
+            ..self.clone()
+        }
     }
 
     /// The citation of a paragraph inside this section.
     pub fn with_paragraph(&self, paragraph: &[String]) -> Citation {
-        Citation { paragraph: paragraph.to_vec(), ..self.clone() }
+        Citation {
+            paragraph: paragraph.to_vec(),
+            ..self.clone()
+        }
     }
 
     /// `49 CFR` or `15 U.S.C.`: the part before the section number.
@@ -108,13 +114,23 @@ impl Citation {
             && self.title == ancestor.title
             && self.section.eq_ignore_ascii_case(&ancestor.section)
             && self.paragraph.len() >= ancestor.paragraph.len()
-            && self.paragraph.iter().zip(&ancestor.paragraph).all(|(a, b)| a == b)
+            && self
+                .paragraph
+                .iter()
+                .zip(&ancestor.paragraph)
+                .all(|(a, b)| a == b)
     }
 }
 
 impl fmt::Display for Citation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.title, self.code.abbreviation(), self.section)?;
+        write!(
+            f,
+            "{} {} {}",
+            self.title,
+            self.code.abbreviation(),
+            self.section
+        )?;
         for d in &self.paragraph {
             write!(f, "({d})")?;
         }
@@ -149,7 +165,8 @@ impl CitationRef {
 
     /// `49 CFR` / `15 U.S.C.` when the question named the title.
     pub fn title_prefix(&self) -> Option<String> {
-        self.title.map(|(code, n)| format!("{n} {}", code.abbreviation()))
+        self.title
+            .map(|(code, n)| format!("{n} {}", code.abbreviation()))
     }
 }
 
@@ -164,12 +181,14 @@ static IN_QUERY: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-static FCRA_NAMED: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bFCRA\b|fair credit reporting act").ok()
-});
+static FCRA_NAMED: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)\bFCRA\b|fair credit reporting act").ok());
 
 static FCRA_SECTION: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:§§?\s*|\bsec(?:tion|\.)?\s+)(6[0-2][0-9])([AB])?((?:\([A-Za-z0-9]{1,5}\))*)").ok()
+    Regex::new(
+        r"(?i)(?:§§?\s*|\bsec(?:tion|\.)?\s+)(6[0-2][0-9])([AB])?((?:\([A-Za-z0-9]{1,5}\))*)",
+    )
+    .ok()
 });
 
 /// Maps an FCRA section number (604) to its U.S. Code section (1681b).
@@ -192,7 +211,9 @@ pub fn find_citations(question: &str) -> Vec<CitationRef> {
     let mut found = Vec::new();
     if let Some(re) = IN_QUERY.as_ref() {
         for caps in re.captures_iter(question) {
-            let Some(section) = caps.name("section") else { continue };
+            let Some(section) = caps.name("section") else {
+                continue;
+            };
             let section_text = section.as_str();
             let title = match (caps.name("title"), caps.name("code")) {
                 (Some(t), Some(c)) => t.as_str().parse::<u32>().ok().map(|n| {
@@ -209,7 +230,10 @@ pub fn find_citations(question: &str) -> Vec<CitationRef> {
             let has_mark = caps.name("mark").is_some();
             let lettered = section_text.len() >= 5
                 && section_text.chars().take(4).all(|c| c.is_ascii_digit())
-                && section_text[4..].chars().next().is_some_and(|c| c.is_ascii_lowercase());
+                && section_text[4..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_lowercase());
             let usc_titled = matches!(title, Some((Code::Usc, _)));
             // Accept a bare number only where it cannot be an ordinary quantity.
             if !(dotted || usc_titled || lettered || (has_mark && section_text.len() >= 4)) {
@@ -235,7 +259,10 @@ pub fn find_citations(question: &str) -> Vec<CitationRef> {
                 continue;
             };
             let Some(whole) = caps.get(0) else { continue };
-            if found.iter().any(|f| f.span.0 <= whole.start() && whole.end() <= f.span.1) {
+            if found
+                .iter()
+                .any(|f| f.span.0 <= whole.start() && whole.end() <= f.span.1)
+            {
                 continue;
             }
             found.push(CitationRef {
@@ -250,12 +277,18 @@ pub fn find_citations(question: &str) -> Vec<CitationRef> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
     #[test]
     fn canonical_round_trip() {
-        for text in ["49 CFR 382.303(b)(1)", "15 U.S.C. 1681b(b)(3)(A)", "29 CFR 1904.7", "15 U.S.C. 1681c-1"] {
+        for text in [
+            "49 CFR 382.303(b)(1)",
+            "15 U.S.C. 1681b(b)(3)(A)",
+            "29 CFR 1904.7",
+            "15 U.S.C. 1681c-1",
+        ] {
             let c = Citation::parse(text);
             assert_eq!(c.map(|c| c.to_string()).as_deref(), Some(text));
         }
@@ -267,7 +300,9 @@ mod tests {
         let p = Citation::parse("49 CFR 382.303(b)(1)");
         let s = Citation::parse("49 CFR 382.303(b)");
         let other = Citation::parse("49 CFR 382.303(c)");
-        let (Some(p), Some(s), Some(other)) = (p, s, other) else { panic!("parse") };
+        let (Some(p), Some(s), Some(other)) = (p, s, other) else {
+            panic!("parse")
+        };
         assert!(p.is_within(&s));
         assert!(p.is_within(&p.section_citation()));
         assert!(!s.is_within(&p));
@@ -287,8 +322,14 @@ mod tests {
         assert_eq!(r[0].key(), "40.191");
 
         assert_eq!(find_citations("382.303")[0].key(), "382.303");
-        assert_eq!(find_citations("15 U.S.C. 1681b(b)(3)")[0].key(), "1681b(b)(3)");
-        assert_eq!(find_citations("see 1681g about disclosures")[0].key(), "1681g");
+        assert_eq!(
+            find_citations("15 U.S.C. 1681b(b)(3)")[0].key(),
+            "1681b(b)(3)"
+        );
+        assert_eq!(
+            find_citations("see 1681g about disclosures")[0].key(),
+            "1681g"
+        );
         let fcra = find_citations("What does FCRA section 604(b)(3) say?");
         assert_eq!(fcra.len(), 1);
         assert_eq!(fcra[0].key(), "1681b(b)(3)");

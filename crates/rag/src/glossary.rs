@@ -21,16 +21,31 @@ const ENTRIES: &[(&str, &str)] = &[
     (r"\bebts?\b", "evidential breath testing device"),
     (r"\basds?\b", "alcohol screening device"),
     (r"\bccfs?\b", "custody and control form"),
-    (r"\bc/?tpas?\b|\bthird[- ]party administrators?\b", "consortium third-party administrator"),
+    (
+        r"\bc/?tpas?\b|\bthird[- ]party administrators?\b",
+        "consortium third-party administrator",
+    ),
     (r"\brtd\b", "return-to-duty"),
     (r"\bdrug screens?\b", "drug test"),
     (r"\bbreathalyz\w*", "breath alcohol test"),
-    (r"\b(?:dot physicals?|medical cards?|med cards?)\b", "medical examiner's certificate"),
-    (r"\bcrash(?:es|ed)?\b|\bwrecks?\b|\bcollisions?\b", "accident"),
+    (
+        r"\b(?:dot physicals?|medical cards?|med cards?)\b",
+        "medical examiner's certificate",
+    ),
+    (
+        r"\bcrash(?:es|ed)?\b|\bwrecks?\b|\bcollisions?\b",
+        "accident",
+    ),
     (r"\btickets?\b|\bticketed\b", "citation"),
     (r"\bdui\b|\bdwi\b", "driving under the influence"),
-    (r"\bbackground (?:checks?|reports?|screens?)\b", "consumer report"),
-    (r"\b(?:background check|background screening|screening) compan(?:y|ies)\b", "consumer reporting agency"),
+    (
+        r"\bbackground (?:checks?|reports?|screens?)\b",
+        "consumer report",
+    ),
+    (
+        r"\b(?:background check|background screening|screening) compan(?:y|ies)\b",
+        "consumer reporting agency",
+    ),
     (r"\bosha logs?\b", "OSHA 300 log"),
     (r"\b300a\b", "annual summary"),
     (r"\bshy bladder\b", "insufficient amount of urine"),
@@ -59,12 +74,16 @@ pub fn expand(question: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
     #[test]
     fn expands_shorthand_once() {
-        assert_eq!(expand("How often must we pull MVRs?"), "How often must we pull MVRs? (motor vehicle record)");
+        assert_eq!(
+            expand("How often must we pull MVRs?"),
+            "How often must we pull MVRs? (motor vehicle record)"
+        );
         assert_eq!(
             expand("drug screen after a crash"),
             "drug screen after a crash (drug test; accident)"

@@ -18,5 +18,6 @@ pub use corpus::{Paragraph, Section, load_path};
 pub use embed::{CachedEmbedder, Embedder, LocalEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 pub use error::{CorpusError, EmbedError, RagError};
 pub use store::{
-    IngestProgress, IngestReport, SearchFilters, SearchHit, SearchMode, SearchOptions, ingest, search, search_with,
+    IngestProgress, IngestReport, SearchFilters, SearchHit, SearchMode, SearchOptions, ingest,
+    search, search_with,
 };

@@ -75,7 +75,11 @@ pub fn count_prompt_tokens(text: &str) -> usize {
 
 /// How many of `passages`, taken in order, fit in `budget` prompt tokens (each passage
 /// counted with `overhead` extra tokens for its citation line and separators).
-pub fn passages_within_budget<S: AsRef<str>>(passages: &[S], budget: usize, overhead: usize) -> usize {
+pub fn passages_within_budget<S: AsRef<str>>(
+    passages: &[S],
+    budget: usize,
+    overhead: usize,
+) -> usize {
     let counter = TiktokenCounter::default();
     let mut used = 0usize;
     for (i, p) in passages.iter().enumerate() {
@@ -88,6 +92,7 @@ pub fn passages_within_budget<S: AsRef<str>>(passages: &[S], budget: usize, over
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 

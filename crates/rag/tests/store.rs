@@ -1,6 +1,8 @@
 //! Ingest and search against PostgreSQL + pgvector (needs DERIQ_TEST_DATABASE_URL), with a
 //! small deterministic embedder so that these tests exercise the store, not the model.
 
+#![allow(clippy::panic)]
+
 mod common;
 
 use common::{HashEmbedder, TestDb, fixture_corpus};
@@ -24,10 +26,14 @@ async fn ingest_is_incremental_and_prunes() -> Result<(), Box<dyn std::error::Er
     let mut sections = load_path(&fixture_corpus())?;
     sections[1].paragraphs[0].text.push_str(" Amended.");
     let changed = ingest_sections(&db.pool, &sections, &embedder, &NoProgress, None).await?;
-    assert_eq!((changed.sections_unchanged, changed.sections_written), (3, 1));
-    let amended: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_chunks WHERE body LIKE '%Amended.%'")
-        .fetch_one(&db.pool)
-        .await?;
+    assert_eq!(
+        (changed.sections_unchanged, changed.sections_written),
+        (3, 1)
+    );
+    let amended: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deriq.rag_chunks WHERE body LIKE '%Amended.%'")
+            .fetch_one(&db.pool)
+            .await?;
     assert_eq!(amended, 1);
 
     // A section whose file is gone is removed when its folder is ingested again.
@@ -35,7 +41,9 @@ async fn ingest_is_incremental_and_prunes() -> Result<(), Box<dyn std::error::Er
     let root = fixture_corpus().to_string_lossy().into_owned();
     let pruned = ingest_sections(&db.pool, &sections, &embedder, &NoProgress, Some(&root)).await?;
     assert_eq!(pruned.sections_removed, 1);
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_sections").fetch_one(&db.pool).await?;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_sections")
+        .fetch_one(&db.pool)
+        .await?;
     assert_eq!(left, 3);
     let orphans: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM deriq.rag_chunks c WHERE NOT EXISTS \
@@ -51,25 +59,45 @@ async fn ingest_is_incremental_and_prunes() -> Result<(), Box<dyn std::error::Er
 #[tokio::test]
 async fn model_change_reembeds_everything() -> Result<(), Box<dyn std::error::Error>> {
     let db = TestDb::new().await;
-    ingest(&db.pool, &fixture_corpus(), &HashEmbedder::new(64), &NoProgress).await?;
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_chunks").fetch_one(&db.pool).await?;
+    ingest(
+        &db.pool,
+        &fixture_corpus(),
+        &HashEmbedder::new(64),
+        &NoProgress,
+    )
+    .await?;
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_chunks")
+        .fetch_one(&db.pool)
+        .await?;
 
     let smaller = HashEmbedder::new(32);
     let report = ingest(&db.pool, &fixture_corpus(), &smaller, &NoProgress).await?;
     let reason = report.rebuilt.unwrap_or_default();
-    assert!(reason.contains("64 dimensions") && reason.contains("32 dimensions"), "{reason}");
+    assert!(
+        reason.contains("64 dimensions") && reason.contains("32 dimensions"),
+        "{reason}"
+    );
     assert_eq!(report.sections_written, 4);
-    let dims: Vec<i32> = sqlx::query_scalar("SELECT DISTINCT vector_dims(embedding) FROM deriq.rag_chunks")
-        .fetch_all(&db.pool)
-        .await?;
+    let dims: Vec<i32> =
+        sqlx::query_scalar("SELECT DISTINCT vector_dims(embedding) FROM deriq.rag_chunks")
+            .fetch_all(&db.pool)
+            .await?;
     assert_eq!(dims, [32]);
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_chunks").fetch_one(&db.pool).await?;
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_chunks")
+        .fetch_one(&db.pool)
+        .await?;
     assert_eq!(before, after);
     let meta = index_metadata(&db.pool).await?.ok_or("no metadata")?;
-    assert_eq!((meta.model.as_str(), meta.dimension), (smaller.id.as_str(), 32));
+    assert_eq!(
+        (meta.model.as_str(), meta.dimension),
+        (smaller.id.as_str(), 32)
+    );
 
     // Same dimension, different model: still a full rebuild.
-    let other = HashEmbedder { dim: 32, id: "test:another-model".into() };
+    let other = HashEmbedder {
+        dim: 32,
+        id: "test:another-model".into(),
+    };
     let report = ingest(&db.pool, &fixture_corpus(), &other, &NoProgress).await?;
     assert!(report.rebuilt.is_some());
     assert_eq!(report.sections_unchanged, 0);
@@ -92,7 +120,11 @@ async fn citations_go_straight_to_the_cited_text() -> Result<(), Box<dyn std::er
 
     // A whole section comes back in document order, then ordinary results fill the list.
     let hits = search(&db.pool, &embedder, "49 CFR 40.191", 10, &none).await?;
-    let cited: Vec<&str> = hits.iter().filter(|h| h.cited).map(|h| h.citation.as_str()).collect();
+    let cited: Vec<&str> = hits
+        .iter()
+        .filter(|h| h.cited)
+        .map(|h| h.citation.as_str())
+        .collect();
     assert!(cited.len() >= 3, "{cited:?}");
     assert!(cited.iter().all(|c| c.starts_with("49 CFR 40.191")));
     assert_eq!(cited[0], "49 CFR 40.191(a)");
@@ -114,17 +146,39 @@ async fn filters_and_modes() -> Result<(), Box<dyn std::error::Error>> {
         let options = SearchOptions {
             k: 5,
             mode,
-            filters: SearchFilters { parts: vec!["1904".into()], regulations: vec![] },
+            filters: SearchFilters {
+                parts: vec!["1904".into()],
+                regulations: vec![],
+            },
             ..SearchOptions::default()
         };
-        let hits = search_with(&db.pool, &embedder, "employer records posting summary", &options).await?;
+        let hits = search_with(
+            &db.pool,
+            &embedder,
+            "employer records posting summary",
+            &options,
+        )
+        .await?;
         assert!(!hits.is_empty(), "{mode:?}");
         assert!(hits.iter().all(|h| h.part == "1904"), "{mode:?}");
         // Scores never increase down the list.
-        assert!(hits.windows(2).all(|w| w[0].score >= w[1].score), "{mode:?}");
+        assert!(
+            hits.windows(2).all(|w| w[0].score >= w[1].score),
+            "{mode:?}"
+        );
     }
-    let text_only = SearchOptions { k: 3, mode: SearchMode::FullText, ..SearchOptions::default() };
-    let hits = search_with(&db.pool, &embedder, "annual summary posted February", &text_only).await?;
+    let text_only = SearchOptions {
+        k: 3,
+        mode: SearchMode::FullText,
+        ..SearchOptions::default()
+    };
+    let hits = search_with(
+        &db.pool,
+        &embedder,
+        "annual summary posted February",
+        &text_only,
+    )
+    .await?;
     assert_eq!(hits[0].section_citation, "29 CFR 1904.32");
     assert!(hits[0].text_rank.is_some_and(|r| r > 0.0 && r < 1.0));
     assert!(hits[0].similarity.is_none());
@@ -133,8 +187,16 @@ async fn filters_and_modes() -> Result<(), Box<dyn std::error::Error>> {
     let hits = search_with(&db.pool, &embedder, "the of and", &text_only).await?;
     assert!(hits.is_empty());
 
-    assert!(search(&db.pool, &embedder, "x", 0, &SearchFilters::default()).await.is_err());
-    assert!(search(&db.pool, &embedder, "   ", 5, &SearchFilters::default()).await.is_err());
+    assert!(
+        search(&db.pool, &embedder, "x", 0, &SearchFilters::default())
+            .await
+            .is_err()
+    );
+    assert!(
+        search(&db.pool, &embedder, "   ", 5, &SearchFilters::default())
+            .await
+            .is_err()
+    );
     db.drop_db().await;
     Ok(())
 }

@@ -124,12 +124,16 @@ impl Kind {
             Kind::Arabic | Kind::ItalicArabic if text.chars().all(|c| c.is_ascii_digit()) => {
                 text.parse().ok()
             }
-            Kind::LowerRoman | Kind::ItalicRoman if text.chars().all(|c| c.is_ascii_lowercase()) => {
+            Kind::LowerRoman | Kind::ItalicRoman
+                if text.chars().all(|c| c.is_ascii_lowercase()) =>
+            {
                 roman_value(text)
             }
             Kind::UpperRoman if text.chars().all(|c| c.is_ascii_uppercase()) => roman_value(text),
             Kind::DoubleLower
-                if text.len() == 2 && first.is_ascii_lowercase() && text.chars().all(|c| c == first) =>
+                if text.len() == 2
+                    && first.is_ascii_lowercase()
+                    && text.chars().all(|c| c == first) =>
             {
                 Some(letter_value(first))
             }
@@ -155,7 +159,9 @@ impl State {
             if level > depth + 1 {
                 break;
             }
-            let Some(ord) = kind.ordinal(&token.text, token.italic) else { continue };
+            let Some(ord) = kind.ordinal(&token.text, token.italic) else {
+                continue;
+            };
             let fits = if level == depth + 1 {
                 ord == 1
             } else {
@@ -189,7 +195,10 @@ impl State {
 
 /// Whether a string is a designator in some position of the scheme.
 pub fn is_designator(scheme: Scheme, text: &str, italic: bool) -> bool {
-    scheme.kinds().iter().any(|k| k.ordinal(text, italic).is_some())
+    scheme
+        .kinds()
+        .iter()
+        .any(|k| k.ordinal(text, italic).is_some())
 }
 
 /// Assigns a nesting level (1 = outermost) to each designator of one section, in order.
@@ -243,26 +252,41 @@ fn resolve(
             return *only;
         }
     }
-    if token.after_lead_in { deepest } else { shallowest }
+    if token.after_lead_in {
+        deepest
+    } else {
+        shallowest
+    }
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
     fn tokens(list: &[&str]) -> Vec<Token> {
         list.iter()
-            .map(|t| Token { text: t.to_string(), italic: false, after_lead_in: false })
+            .map(|t| Token {
+                text: t.to_string(),
+                italic: false,
+                after_lead_in: false,
+            })
             .collect()
     }
 
     fn levels(scheme: Scheme, list: &[&str]) -> Vec<usize> {
-        assign_levels(scheme, &tokens(list)).into_iter().map(|l| l.unwrap_or(0)).collect()
+        assign_levels(scheme, &tokens(list))
+            .into_iter()
+            .map(|l| l.unwrap_or(0))
+            .collect()
     }
 
     #[test]
     fn cfr_basic_nesting() {
-        assert_eq!(levels(Scheme::Cfr, &["a", "1", "i", "A", "B", "ii", "2", "b"]), [1, 2, 3, 4, 4, 3, 2, 1]);
+        assert_eq!(
+            levels(Scheme::Cfr, &["a", "1", "i", "A", "B", "ii", "2", "b"]),
+            [1, 2, 3, 4, 4, 3, 2, 1]
+        );
     }
 
     #[test]
@@ -273,7 +297,10 @@ mod tests {
 
     #[test]
     fn roman_i_under_h_paragraph() {
-        assert_eq!(levels(Scheme::Cfr, &["h", "1", "i", "ii", "2"]), [1, 2, 3, 3, 2]);
+        assert_eq!(
+            levels(Scheme::Cfr, &["h", "1", "i", "ii", "2"]),
+            [1, 2, 3, 3, 2]
+        );
         assert_eq!(levels(Scheme::Cfr, &["u", "1", "v", "w"]), [1, 2, 1, 1]);
     }
 
@@ -288,8 +315,17 @@ mod tests {
 
     #[test]
     fn usc_order() {
-        assert_eq!(levels(Scheme::Usc, &["a", "1", "A", "i", "I", "II", "ii", "B", "2", "b"]), [1, 2, 3, 4, 5, 5, 4, 3, 2, 1]);
-        assert_eq!(levels(Scheme::Usc, &["b", "3", "A", "i", "ii", "B"]), [1, 2, 3, 4, 4, 3]);
+        assert_eq!(
+            levels(
+                Scheme::Usc,
+                &["a", "1", "A", "i", "I", "II", "ii", "B", "2", "b"]
+            ),
+            [1, 2, 3, 4, 5, 5, 4, 3, 2, 1]
+        );
+        assert_eq!(
+            levels(Scheme::Usc, &["b", "3", "A", "i", "ii", "B"]),
+            [1, 2, 3, 4, 4, 3]
+        );
     }
 
     #[test]
@@ -297,7 +333,10 @@ mod tests {
         let mut t = tokens(&["a", "1", "i", "A", "1", "2"]);
         t[4].italic = true;
         t[5].italic = true;
-        assert_eq!(assign_levels(Scheme::Cfr, &t), [Some(1), Some(2), Some(3), Some(4), Some(5), Some(5)]);
+        assert_eq!(
+            assign_levels(Scheme::Cfr, &t),
+            [Some(1), Some(2), Some(3), Some(4), Some(5), Some(5)]
+        );
     }
 
     #[test]

@@ -6,10 +6,10 @@ use std::path::Path;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
+use super::Section;
 use super::designator::Scheme;
 use super::paragraphs::{self, Block};
 use super::xml_text::{attribute, entity, squash};
-use super::Section;
 use crate::citation::{Citation, Code};
 use crate::error::CorpusError;
 
@@ -51,10 +51,15 @@ struct State {
     sections: Vec<Section>,
 }
 
-const SKIPPED: &[&str] = &["CITA", "AUTH", "SOURCE", "EDNOTE", "FTNT", "SECAUTH", "APPRO", "SU", "FTREF"];
+const SKIPPED: &[&str] = &[
+    "CITA", "AUTH", "SOURCE", "EDNOTE", "FTNT", "SECAUTH", "APPRO", "SU", "FTREF",
+];
 
 fn xml_error(path: &Path, message: impl Into<String>) -> CorpusError {
-    CorpusError::Xml { path: path.to_path_buf(), message: message.into() }
+    CorpusError::Xml {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 fn title_from_metadata(e: &BytesStart<'_>) -> Option<u32> {
@@ -77,7 +82,10 @@ fn title_from_file_name(path: &Path) -> Option<u32> {
 
 /// Text after the em dash of `Subpart C—Tests Required`.
 fn after_dash(head: &str) -> String {
-    head.split_once('—').map_or(head, |(_, t)| t).trim().to_string()
+    head.split_once('—')
+        .map_or(head, |(_, t)| t)
+        .trim()
+        .to_string()
 }
 
 impl State {
@@ -122,7 +130,10 @@ impl State {
                 }
                 Div::Section => {
                     let number = n.trim_start_matches('§').trim().to_string();
-                    self.section = Some(SectionBuilder { number, ..SectionBuilder::default() });
+                    self.section = Some(SectionBuilder {
+                        number,
+                        ..SectionBuilder::default()
+                    });
                 }
                 Div::Other => {}
             }
@@ -187,7 +198,10 @@ impl State {
                 if let (Some(block), Some(section)) = (self.block.take(), self.section.as_mut()) {
                     let text = squash(&block.text);
                     if !text.is_empty() {
-                        section.blocks.push(Block { text, italic_lead: block.italic_lead.unwrap_or(false) });
+                        section.blocks.push(Block {
+                            text,
+                            italic_lead: block.italic_lead.unwrap_or(false),
+                        });
                     }
                 }
             }
@@ -205,10 +219,23 @@ impl State {
         let mut number = builder.number;
         let head_rest = builder.head.trim_start_matches('§').trim();
         if number.is_empty() {
-            number = head_rest.split_whitespace().next().unwrap_or_default().to_string();
+            number = head_rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
         }
-        let title = head_rest.strip_prefix(number.as_str()).unwrap_or(head_rest).trim().to_string();
-        let citation = Citation { code: Code::Cfr, title: title_no, section: number.clone(), paragraph: Vec::new() };
+        let title = head_rest
+            .strip_prefix(number.as_str())
+            .unwrap_or(head_rest)
+            .trim()
+            .to_string();
+        let citation = Citation {
+            code: Code::Cfr,
+            title: title_no,
+            section: number.clone(),
+            paragraph: Vec::new(),
+        };
         let part = self
             .part
             .clone()
@@ -217,7 +244,11 @@ impl State {
             regulation: format!("{title_no} CFR Part {part}"),
             part,
             subpart: self.subpart.clone(),
-            subpart_title: self.subpart.as_ref().map(|_| after_dash(&self.subpart_head)).filter(|s| !s.is_empty()),
+            subpart_title: self
+                .subpart
+                .as_ref()
+                .map(|_| after_dash(&self.subpart_head))
+                .filter(|s| !s.is_empty()),
             source: "eCFR XML".to_string(),
             official_text: None,
             as_of: None,

@@ -5,14 +5,17 @@ use std::path::Path;
 
 use serde_yaml_ng::{Mapping, Value};
 
+use super::Section;
 use super::designator::Scheme;
 use super::paragraphs::{self, Block};
-use super::Section;
 use crate::citation::{Citation, Code};
 use crate::error::CorpusError;
 
 fn front_matter_error(path: &Path, message: impl Into<String>) -> CorpusError {
-    CorpusError::FrontMatter { path: path.to_path_buf(), message: message.into() }
+    CorpusError::FrontMatter {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 /// Splits `---\n<yaml>\n---\n<body>` into its two parts.
@@ -48,7 +51,9 @@ fn scalar(map: &Mapping, key: &str) -> Option<String> {
 fn truthy(map: &Mapping, key: &str) -> bool {
     match map.get(key) {
         Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "false" | "no"),
+        Some(Value::String(s)) => {
+            !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "false" | "no")
+        }
         Some(Value::Null) | None => false,
         Some(_) => true,
     }
@@ -67,15 +72,17 @@ fn strip_emphasis(text: &str) -> String {
 /// Parses one corpus Markdown file into a section.
 pub fn parse(text: &str, path: &Path) -> Result<Section, CorpusError> {
     let (yaml, body) = split_front_matter(text, path)?;
-    let value: Value = serde_yaml_ng::from_str(yaml)
-        .map_err(|e| front_matter_error(path, e.to_string()))?;
+    let value: Value =
+        serde_yaml_ng::from_str(yaml).map_err(|e| front_matter_error(path, e.to_string()))?;
     let Value::Mapping(map) = value else {
         return Err(front_matter_error(path, "front matter must be a mapping"));
     };
     let citation_text =
         scalar(&map, "citation").ok_or_else(|| front_matter_error(path, "missing `citation`"))?;
-    let citation = Citation::parse(&citation_text)
-        .ok_or_else(|| CorpusError::Citation { path: path.to_path_buf(), citation: citation_text.clone() })?;
+    let citation = Citation::parse(&citation_text).ok_or_else(|| CorpusError::Citation {
+        path: path.to_path_buf(),
+        citation: citation_text.clone(),
+    })?;
     let scheme = match citation.code {
         Code::Cfr => Scheme::Cfr,
         Code::Usc => Scheme::Usc,
@@ -87,8 +94,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Section, CorpusError> {
     let flush = |current: &mut Vec<&str>, blocks: &mut Vec<Block>| {
         if !current.is_empty() {
             let text = clean_block(current);
-            let italic_lead = text.trim_start().starts_with("*(") || text.trim_start().starts_with("_(");
-            blocks.push(Block { text: strip_emphasis(&text), italic_lead: italic_lead && !text.starts_with("**") });
+            let italic_lead =
+                text.trim_start().starts_with("*(") || text.trim_start().starts_with("_(");
+            blocks.push(Block {
+                text: strip_emphasis(&text),
+                italic_lead: italic_lead && !text.starts_with("**"),
+            });
             current.clear();
         }
     };
@@ -108,7 +119,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Section, CorpusError> {
     flush(&mut current, &mut blocks);
 
     let title = scalar(&map, "title")
-        .or_else(|| heading_title.as_deref().map(|h| title_from_heading(h, &citation.section)))
+        .or_else(|| {
+            heading_title
+                .as_deref()
+                .map(|h| title_from_heading(h, &citation.section))
+        })
         .unwrap_or_default();
     let part = scalar(&map, "part").unwrap_or_else(|| default_part(&citation));
     let regulation = scalar(&map, "regulation").unwrap_or_else(|| match citation.code {
@@ -142,12 +157,22 @@ fn title_from_heading(heading: &str, section: &str) -> String {
 /// without its letters (`1681` for `1681b`), grouping a statute's sections.
 pub fn default_part(citation: &Citation) -> String {
     match citation.code {
-        Code::Cfr => citation.section.split('.').next().unwrap_or_default().to_string(),
-        Code::Usc => citation.section.chars().take_while(char::is_ascii_digit).collect(),
+        Code::Cfr => citation
+            .section
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        Code::Usc => citation
+            .section
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect(),
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -163,7 +188,10 @@ mod tests {
         assert!(s.restatement);
         let paths: Vec<String> = s.paragraphs.iter().map(|p| p.path.join("")).collect();
         assert_eq!(paths, ["a", "a1", "b", "b1", "b2"]);
-        assert_eq!(s.paragraphs[0].text, "As soon as practicable following an occurrence, each employer shall test:");
+        assert_eq!(
+            s.paragraphs[0].text,
+            "As soon as practicable following an occurrence, each employer shall test:"
+        );
         assert_eq!(s.heading(), "§ 382.303 Post-accident testing");
     }
 

@@ -79,7 +79,10 @@ pub fn load_path(path: &Path) -> Result<Vec<Section>, CorpusError> {
 }
 
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), CorpusError> {
-    let io = |source| CorpusError::Io { path: path.to_path_buf(), source };
+    let io = |source| CorpusError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_file() {
         out.push(path.to_path_buf());
@@ -104,13 +107,16 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), CorpusError>
 }
 
 fn is_readme(p: &Path) -> bool {
-    p.file_stem().is_some_and(|s| s.eq_ignore_ascii_case("readme"))
+    p.file_stem()
+        .is_some_and(|s| s.eq_ignore_ascii_case("readme"))
 }
 
 /// Loads the sections of one file.
 pub fn load_file(path: &Path) -> Result<Vec<Section>, CorpusError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| CorpusError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| CorpusError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     match path.extension().and_then(|e| e.to_str()) {
         Some("xml") => {
             if uslm::looks_like_uslm(&text) {

@@ -23,11 +23,15 @@ static LEAD: LazyLock<Option<Regex>> =
 /// Splits the leading designators off a block: `(b)(1) Text` → (`["b", "1"]`, `Text`).
 /// Only tokens that are designators in `scheme` are taken.
 pub fn split_leading(scheme: Scheme, text: &str, italic: bool) -> (Vec<String>, String) {
-    let Some(re) = LEAD.as_ref() else { return (Vec::new(), text.trim().to_string()) };
+    let Some(re) = LEAD.as_ref() else {
+        return (Vec::new(), text.trim().to_string());
+    };
     let mut rest = text;
     let mut found = Vec::new();
     while let Some(caps) = re.captures(rest) {
-        let (Some(whole), Some(d)) = (caps.get(0), caps.get(1)) else { break };
+        let (Some(whole), Some(d)) = (caps.get(0), caps.get(1)) else {
+            break;
+        };
         if !designator::is_designator(scheme, d.as_str(), italic) {
             break;
         }
@@ -56,7 +60,11 @@ pub fn build(scheme: Scheme, blocks: &[Block]) -> Vec<Paragraph> {
     for (bi, block) in blocks.iter().enumerate() {
         let (designators, rest) = split_leading(scheme, &block.text, block.italic_lead);
         if designators.is_empty() {
-            items.push(Item { block: bi, designator: None, text: rest.clone() });
+            items.push(Item {
+                block: bi,
+                designator: None,
+                text: rest.clone(),
+            });
         } else {
             let n = designators.len();
             for (i, d) in designators.into_iter().enumerate() {
@@ -65,8 +73,16 @@ pub fn build(scheme: Scheme, blocks: &[Block]) -> Vec<Paragraph> {
                     italic: block.italic_lead,
                     after_lead_in: i > 0 || ends_with_lead_in(&previous_text),
                 });
-                let text = if i + 1 == n { rest.clone() } else { String::new() };
-                items.push(Item { block: bi, designator: Some(d), text });
+                let text = if i + 1 == n {
+                    rest.clone()
+                } else {
+                    String::new()
+                };
+                items.push(Item {
+                    block: bi,
+                    designator: Some(d),
+                    text,
+                });
             }
         }
         previous_text = rest;
@@ -84,7 +100,10 @@ pub fn build(scheme: Scheme, blocks: &[Block]) -> Vec<Paragraph> {
                 Some(level) => {
                     path.truncate(level.saturating_sub(1));
                     path.push(d);
-                    out.push(Paragraph { path: path.clone(), text: item.text });
+                    out.push(Paragraph {
+                        path: path.clone(),
+                        text: item.text,
+                    });
                 }
                 None => {
                     // Not a designator after all: keep the text as written.
@@ -110,22 +129,39 @@ fn push_text(out: &mut Vec<Paragraph>, path: &[String], text: String, same_block
         last.text.push_str(&text);
         return;
     }
-    out.push(Paragraph { path: path.to_vec(), text });
+    out.push(Paragraph {
+        path: path.to_vec(),
+        text,
+    });
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
     fn blocks(texts: &[&str]) -> Vec<Block> {
-        texts.iter().map(|t| Block { text: t.to_string(), italic_lead: false }).collect()
+        texts
+            .iter()
+            .map(|t| Block {
+                text: t.to_string(),
+                italic_lead: false,
+            })
+            .collect()
     }
 
     #[test]
     fn chains_and_continuations() {
         let p = build(
             Scheme::Cfr,
-            &blocks(&["Intro text.", "(a)(1) First.", "(2) Second:", "(i) Deep.", "Flush text.", "(b) Next."]),
+            &blocks(&[
+                "Intro text.",
+                "(a)(1) First.",
+                "(2) Second:",
+                "(i) Deep.",
+                "Flush text.",
+                "(b) Next.",
+            ]),
         );
         let paths: Vec<String> = p.iter().map(|p| p.path.join(".")).collect();
         assert_eq!(paths, ["", "a", "a.1", "a.2", "a.2.i", "a.2.i", "b"]);

@@ -7,13 +7,30 @@ use std::path::Path;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use super::{Paragraph, Section};
 use super::xml_text::{attribute, entity, squash};
+use super::{Paragraph, Section};
 use crate::citation::{Citation, Code};
 use crate::error::CorpusError;
 
-const LEVELS: &[&str] = &["subsection", "paragraph", "subparagraph", "clause", "subclause", "item", "subitem", "subsubitem"];
-const SKIPPED: &[&str] = &["notes", "note", "sourceCredit", "toc", "meta", "footnote", "ref-footnote"];
+const LEVELS: &[&str] = &[
+    "subsection",
+    "paragraph",
+    "subparagraph",
+    "clause",
+    "subclause",
+    "item",
+    "subitem",
+    "subsubitem",
+];
+const SKIPPED: &[&str] = &[
+    "notes",
+    "note",
+    "sourceCredit",
+    "toc",
+    "meta",
+    "footnote",
+    "ref-footnote",
+];
 
 /// Whether the document is USLM rather than eCFR XML.
 pub fn looks_like_uslm(xml: &str) -> bool {
@@ -22,12 +39,18 @@ pub fn looks_like_uslm(xml: &str) -> bool {
 }
 
 fn xml_error(path: &Path, message: impl Into<String>) -> CorpusError {
-    CorpusError::Xml { path: path.to_path_buf(), message: message.into() }
+    CorpusError::Xml {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 /// Title number from an identifier such as `/us/usc/t15/s1681b`.
 fn title_from_identifier(identifier: &str) -> Option<u32> {
-    identifier.split('/').find_map(|seg| seg.strip_prefix('t')).and_then(|t| t.parse().ok())
+    identifier
+        .split('/')
+        .find_map(|seg| seg.strip_prefix('t'))
+        .and_then(|t| t.parse().ok())
 }
 
 #[derive(Default)]
@@ -64,7 +87,10 @@ struct State {
 
 impl SectionBuilder {
     fn path(&self) -> Vec<String> {
-        self.levels.iter().filter_map(|l| l.designator.clone()).collect()
+        self.levels
+            .iter()
+            .filter_map(|l| l.designator.clone())
+            .collect()
     }
 
     /// Emits the innermost level's pending text as a paragraph.
@@ -238,16 +264,31 @@ impl State {
     fn finish(&self, s: SectionBuilder, path: &Path) -> Result<Section, CorpusError> {
         let title = title_from_identifier(&s.identifier)
             .or(self.title)
-            .ok_or_else(|| xml_error(path, "cannot tell the U.S. Code title: no identifier such as /us/usc/t15"))?;
+            .ok_or_else(|| {
+                xml_error(
+                    path,
+                    "cannot tell the U.S. Code title: no identifier such as /us/usc/t15",
+                )
+            })?;
         let number = if s.number.is_empty() {
-            s.identifier.rsplit('/').next().and_then(|x| x.strip_prefix('s')).unwrap_or_default().to_string()
+            s.identifier
+                .rsplit('/')
+                .next()
+                .and_then(|x| x.strip_prefix('s'))
+                .unwrap_or_default()
+                .to_string()
         } else {
             s.number.clone()
         };
         if number.is_empty() {
             return Err(xml_error(path, "a section has no number"));
         }
-        let citation = Citation { code: Code::Usc, title, section: number.clone(), paragraph: Vec::new() };
+        let citation = Citation {
+            code: Code::Usc,
+            title,
+            section: number.clone(),
+            paragraph: Vec::new(),
+        };
         let regulation = match (&self.chapter, &self.subchapter) {
             (Some(ch), Some(sch)) => format!("{title} U.S.C. Chapter {ch}, Subchapter {sch}"),
             (Some(ch), None) => format!("{title} U.S.C. Chapter {ch}"),

@@ -28,10 +28,11 @@ pub fn entity(r: &BytesRef<'_>) -> String {
 
 /// An attribute's unescaped value, if present.
 pub fn attribute(e: &BytesStart<'_>, name: &str) -> Option<String> {
-    e.try_get_attribute(name)
-        .ok()
-        .flatten()
-        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+    e.try_get_attribute(name).ok().flatten().and_then(|a| {
+        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .ok()
+            .map(|v| v.into_owned())
+    })
 }
 
 /// Collapses runs of whitespace into single spaces and trims.

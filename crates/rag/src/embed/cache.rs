@@ -18,7 +18,10 @@ pub struct CachedEmbedder<E> {
 impl<E: Embedder> CachedEmbedder<E> {
     /// Wraps `inner` with a cache of up to `capacity` queries, each kept for an hour.
     pub fn new(inner: E, capacity: u64) -> Self {
-        let cache = Cache::builder().max_capacity(capacity).time_to_live(Duration::from_secs(3600)).build();
+        let cache = Cache::builder()
+            .max_capacity(capacity)
+            .time_to_live(Duration::from_secs(3600))
+            .build();
         Self { inner, cache }
     }
 
@@ -60,7 +63,9 @@ impl<E: Embedder> Embedder for CachedEmbedder<E> {
         let inner = &self.inner;
         let vector = self
             .cache
-            .try_get_with(key.clone(), async move { inner.embed_query(&key).await.map(Arc::new) })
+            .try_get_with(key.clone(), async move {
+                inner.embed_query(&key).await.map(Arc::new)
+            })
             .await
             .map_err(|e: Arc<EmbedError>| EmbedError::Inference(e.to_string()))?;
         Ok(vector.as_ref().clone())
@@ -68,6 +73,7 @@ impl<E: Embedder> Embedder for CachedEmbedder<E> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -36,7 +36,9 @@ pub fn default_model_dir() -> PathBuf {
             }
         }
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(MODEL_SUBDIR)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(MODEL_SUBDIR)
 }
 
 struct Model {
@@ -55,7 +57,10 @@ pub struct LocalEmbedder {
 }
 
 fn load_error(path: &Path, e: impl std::fmt::Display) -> EmbedError {
-    EmbedError::ModelLoad { path: path.to_path_buf(), message: e.to_string() }
+    EmbedError::ModelLoad {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 impl LocalEmbedder {
@@ -70,28 +75,44 @@ impl LocalEmbedder {
         let config_path = dir.join("config.json");
         let tokenizer_path = dir.join("tokenizer.json");
         if !(weights.is_file() && config_path.is_file() && tokenizer_path.is_file()) {
-            return Err(EmbedError::ModelMissing { path: dir.to_path_buf() });
+            return Err(EmbedError::ModelMissing {
+                path: dir.to_path_buf(),
+            });
         }
         let config_text = std::fs::read_to_string(&config_path).map_err(|e| load_error(dir, e))?;
         let config: Config = serde_json::from_str(&config_text).map_err(|e| load_error(dir, e))?;
         let device = Device::Cpu;
-        let tensors = candle_core::safetensors::load(&weights, &device).map_err(|e| load_error(dir, e))?;
+        let tensors =
+            candle_core::safetensors::load(&weights, &device).map_err(|e| load_error(dir, e))?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let bert = BertModel::load(vb, &config).map_err(|e| load_error(dir, e))?;
 
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| load_error(dir, e))?;
+        let mut tokenizer =
+            Tokenizer::from_file(&tokenizer_path).map_err(|e| load_error(dir, e))?;
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: EMBEDDING_TOKEN_LIMIT, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: EMBEDDING_TOKEN_LIMIT,
+                ..Default::default()
+            }))
             .map_err(|e| load_error(dir, e))?;
-        tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..Default::default() }));
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
         // The counter must see whole texts, so it gets a copy without truncation or padding.
         let mut counting = tokenizer.clone();
-        counting.with_truncation(None).map_err(|e| load_error(dir, e))?;
+        counting
+            .with_truncation(None)
+            .map_err(|e| load_error(dir, e))?;
         counting.with_padding(None);
 
         Ok(Self {
             dimension: config.hidden_size,
-            model: Arc::new(Model { bert, tokenizer: Arc::new(tokenizer), device }),
+            model: Arc::new(Model {
+                bert,
+                tokenizer: Arc::new(tokenizer),
+                device,
+            }),
             counter: Arc::new(WordPieceCounter::new(Arc::new(counting))),
             model_id: "local:sentence-transformers/all-MiniLM-L6-v2".to_string(),
         })
@@ -138,11 +159,26 @@ impl Model {
         let ids = Tensor::from_vec(ids, (rows, width), &self.device).map_err(inference)?;
         let mask = Tensor::from_vec(mask, (rows, width), &self.device).map_err(inference)?;
         let type_ids = ids.zeros_like().map_err(inference)?;
-        let hidden = self.bert.forward(&ids, &type_ids, Some(&mask)).map_err(inference)?;
+        let hidden = self
+            .bert
+            .forward(&ids, &type_ids, Some(&mask))
+            .map_err(inference)?;
         // Mean pooling over real tokens only.
-        let mask_f = mask.to_dtype(DType::F32).map_err(inference)?.unsqueeze(2).map_err(inference)?;
-        let summed = hidden.broadcast_mul(&mask_f).map_err(inference)?.sum(1).map_err(inference)?;
-        let counts = mask_f.sum(1).map_err(inference)?.clamp(1e-9, f64::MAX).map_err(inference)?;
+        let mask_f = mask
+            .to_dtype(DType::F32)
+            .map_err(inference)?
+            .unsqueeze(2)
+            .map_err(inference)?;
+        let summed = hidden
+            .broadcast_mul(&mask_f)
+            .map_err(inference)?
+            .sum(1)
+            .map_err(inference)?;
+        let counts = mask_f
+            .sum(1)
+            .map_err(inference)?
+            .clamp(1e-9, f64::MAX)
+            .map_err(inference)?;
         let pooled = summed.broadcast_div(&counts).map_err(inference)?;
         let mut vectors: Vec<Vec<f32>> = pooled.to_vec2().map_err(inference)?;
         vectors.iter_mut().for_each(|v| normalize(v));

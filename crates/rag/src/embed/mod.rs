@@ -31,7 +31,8 @@ pub trait Embedder: Send + Sync {
     /// Embeds one search query.
     async fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         let mut v = self.embed_batch(&[text.to_string()]).await?;
-        v.pop().ok_or_else(|| EmbedError::Inference("no embedding returned".into()))
+        v.pop()
+            .ok_or_else(|| EmbedError::Inference("no embedding returned".into()))
     }
 }
 
@@ -62,7 +63,11 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
 }
 
 /// Scales a vector to unit length in place (a zero vector is left alone).
@@ -74,6 +79,7 @@ pub fn normalize(v: &mut [f32]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 

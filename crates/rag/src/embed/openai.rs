@@ -42,7 +42,9 @@ impl OpenAiEmbedder {
     /// Builds a client; no request is made until the first embedding.
     pub fn new(config: OpenAiEmbedderConfig) -> Self {
         let client = Client::with_config(
-            OpenAIConfig::new().with_api_base(config.base_url.clone()).with_api_key(config.api_key.clone()),
+            OpenAIConfig::new()
+                .with_api_base(config.base_url.clone())
+                .with_api_key(config.api_key.clone()),
         );
         Self {
             model_id: format!("openai-compatible:{}", config.model),
@@ -54,7 +56,10 @@ impl OpenAiEmbedder {
 
     fn request(&self, input: Vec<String>) -> Result<CreateEmbeddingRequest, EmbedError> {
         let dimensions = if self.config.request_dimensions {
-            Some(u32::try_from(self.config.dimension).map_err(|e| EmbedError::Remote(e.to_string()))?)
+            Some(
+                u32::try_from(self.config.dimension)
+                    .map_err(|e| EmbedError::Remote(e.to_string()))?,
+            )
         } else {
             None
         };
@@ -98,13 +103,20 @@ impl Embedder for OpenAiEmbedder {
                 .map_err(|e| EmbedError::Remote(e.to_string()))?;
             let mut data = response.data;
             if data.len() != batch.len() {
-                return Err(EmbedError::Remote(format!("sent {} inputs, got {} embeddings", batch.len(), data.len())));
+                return Err(EmbedError::Remote(format!(
+                    "sent {} inputs, got {} embeddings",
+                    batch.len(),
+                    data.len()
+                )));
             }
             data.sort_by_key(|d| d.index);
             for d in data {
                 let mut v = d.embedding;
                 if v.len() != self.config.dimension {
-                    return Err(EmbedError::Dimension { expected: self.config.dimension, got: v.len() });
+                    return Err(EmbedError::Dimension {
+                        expected: self.config.dimension,
+                        got: v.len(),
+                    });
                 }
                 normalize(&mut v);
                 out.push(v);

@@ -61,13 +61,19 @@ pub fn load_sets(dir: &Path) -> Result<Vec<EvalQuery>, RagError> {
         out.extend(load_set(&set_dir)?);
     }
     if out.is_empty() {
-        return Err(RagError::EvalData(format!("no queries.jsonl under {}", dir.display())));
+        return Err(RagError::EvalData(format!(
+            "no queries.jsonl under {}",
+            dir.display()
+        )));
     }
     Ok(out)
 }
 
 fn load_set(dir: &Path) -> Result<Vec<EvalQuery>, RagError> {
-    let set = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let set = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let qpath = dir.join("queries.jsonl");
     let text = std::fs::read_to_string(&qpath).map_err(|e| data_error(&qpath, 0, e))?;
     let mut queries = Vec::new();
@@ -77,12 +83,27 @@ fn load_set(dir: &Path) -> Result<Vec<EvalQuery>, RagError> {
             continue;
         }
         let raw: RawQuery = serde_json::from_str(line).map_err(|e| data_error(&qpath, i + 1, e))?;
-        let qtype = raw.metadata.get("type").and_then(value_text).unwrap_or_else(|| "unlabelled".into());
+        let qtype = raw
+            .metadata
+            .get("type")
+            .and_then(value_text)
+            .unwrap_or_else(|| "unlabelled".into());
         let part = raw.metadata.get("part").and_then(value_text);
         if index.insert(raw.id.clone(), queries.len()).is_some() {
-            return Err(data_error(&qpath, i + 1, format!("duplicate query id {}", raw.id)));
+            return Err(data_error(
+                &qpath,
+                i + 1,
+                format!("duplicate query id {}", raw.id),
+            ));
         }
-        queries.push(EvalQuery { set: set.clone(), id: raw.id, text: raw.text, qtype, part, qrels: Vec::new() });
+        queries.push(EvalQuery {
+            set: set.clone(),
+            id: raw.id,
+            text: raw.text,
+            qtype,
+            part,
+            qrels: Vec::new(),
+        });
     }
     let rpath = dir.join("qrels.tsv");
     if rpath.is_file() {
@@ -93,14 +114,23 @@ fn load_set(dir: &Path) -> Result<Vec<EvalQuery>, RagError> {
                 continue;
             }
             let [qid, corpus_id, score] = cols.as_slice() else {
-                return Err(data_error(&rpath, i + 1, "expected query-id, corpus-id, score"));
+                return Err(data_error(
+                    &rpath,
+                    i + 1,
+                    "expected query-id, corpus-id, score",
+                ));
             };
             let grade: u8 = score.parse().map_err(|e| data_error(&rpath, i + 1, e))?;
             if grade == 0 {
                 continue;
             }
-            let citation = Citation::parse(corpus_id)
-                .ok_or_else(|| data_error(&rpath, i + 1, format!("not a canonical citation: {corpus_id}")))?;
+            let citation = Citation::parse(corpus_id).ok_or_else(|| {
+                data_error(
+                    &rpath,
+                    i + 1,
+                    format!("not a canonical citation: {corpus_id}"),
+                )
+            })?;
             let q = index
                 .get(*qid)
                 .ok_or_else(|| data_error(&rpath, i + 1, format!("unknown query id {qid}")))?;

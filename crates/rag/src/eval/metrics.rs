@@ -60,7 +60,12 @@ pub fn score_query(hits: &[RankedHit], qrels: &[(Citation, u8)]) -> QueryScore {
     }
     let mut ideal: Vec<u8> = qrels.iter().map(|q| q.1).collect();
     ideal.sort_unstable_by(|a, b| b.cmp(a));
-    let idcg: f64 = ideal.iter().take(10).enumerate().map(|(r, g)| f64::from(*g) / ((r + 2) as f64).log2()).sum();
+    let idcg: f64 = ideal
+        .iter()
+        .take(10)
+        .enumerate()
+        .map(|(r, g)| f64::from(*g) / ((r + 2) as f64).log2())
+        .sum();
     let n = qrels.len() as f64;
     QueryScore {
         recall_at_5: found_at.iter().filter(|&&r| r < 5).count() as f64 / n,
@@ -103,6 +108,7 @@ impl MetricSet {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -111,7 +117,10 @@ mod tests {
     }
 
     fn hit(s: &str, covers: bool) -> RankedHit {
-        RankedHit { citation: c(s), covers_subtree: covers }
+        RankedHit {
+            citation: c(s),
+            covers_subtree: covers,
+        }
     }
 
     #[test]
@@ -128,13 +137,25 @@ mod tests {
     fn containment_rules() {
         let qrels = vec![(c("49 CFR 382.303(b)(1)"), 2)];
         // A chunk holding all of (b) holds (b)(1).
-        assert_eq!(score_query(&[hit("49 CFR 382.303(b)", true)], &qrels).recall_at_5, 1.0);
+        assert_eq!(
+            score_query(&[hit("49 CFR 382.303(b)", true)], &qrels).recall_at_5,
+            1.0
+        );
         // A chunk with only (b)'s lead-in does not.
-        assert_eq!(score_query(&[hit("49 CFR 382.303(b)", false)], &qrels).recall_at_5, 0.0);
+        assert_eq!(
+            score_query(&[hit("49 CFR 382.303(b)", false)], &qrels).recall_at_5,
+            0.0
+        );
         // A judgment at section level is answered by any of its paragraphs.
         let section = vec![(c("49 CFR 382.303"), 2)];
-        assert_eq!(score_query(&[hit("49 CFR 382.303(d)(2)", false)], &section).recall_at_5, 1.0);
-        assert_eq!(score_query(&[hit("49 CFR 382.305(a)", true)], &section).recall_at_5, 0.0);
+        assert_eq!(
+            score_query(&[hit("49 CFR 382.303(d)(2)", false)], &section).recall_at_5,
+            1.0
+        );
+        assert_eq!(
+            score_query(&[hit("49 CFR 382.305(a)", true)], &section).recall_at_5,
+            0.0
+        );
     }
 
     #[test]

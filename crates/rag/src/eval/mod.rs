@@ -6,5 +6,8 @@ mod metrics;
 mod runner;
 
 pub use dataset::{EvalQuery, load_sets};
-pub use metrics::{MetricSet, RankedHit, score_query, QueryScore};
-pub use runner::{ConfigReport, EvalConfig, EvalReport, Miss, UnanswerableStats, default_configs, run_retrieval_eval};
+pub use metrics::{MetricSet, QueryScore, RankedHit, score_query};
+pub use runner::{
+    ConfigReport, EvalConfig, EvalReport, Miss, UnanswerableStats, default_configs,
+    run_retrieval_eval,
+};

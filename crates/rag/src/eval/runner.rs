@@ -30,32 +30,59 @@ pub struct EvalConfig {
 
 /// The configurations `deriq eval retrieval` compares; the first is the production default.
 pub fn default_configs() -> Vec<EvalConfig> {
-    let base = SearchOptions { k: 10, ..SearchOptions::default() };
+    let base = SearchOptions {
+        k: 10,
+        ..SearchOptions::default()
+    };
     vec![
-        EvalConfig { name: "hybrid".into(), options: base.clone(), not_covered_below: crate::store::NOT_COVERED_BELOW },
+        EvalConfig {
+            name: "hybrid".into(),
+            options: base.clone(),
+            not_covered_below: crate::store::NOT_COVERED_BELOW,
+        },
         EvalConfig {
             name: "hybrid_rrf".into(),
-            options: SearchOptions { fusion: Fusion::Rrf { k: 60.0, vector_weight: 0.5 }, ..base.clone() },
+            options: SearchOptions {
+                fusion: Fusion::Rrf {
+                    k: 60.0,
+                    vector_weight: 0.5,
+                },
+                ..base.clone()
+            },
             not_covered_below: 0.0,
         },
         EvalConfig {
             name: "hybrid_no_glossary".into(),
-            options: SearchOptions { expand_query: false, ..base.clone() },
+            options: SearchOptions {
+                expand_query: false,
+                ..base.clone()
+            },
             not_covered_below: crate::store::NOT_COVERED_BELOW,
         },
         EvalConfig {
             name: "hybrid_no_citation_routing".into(),
-            options: SearchOptions { citation_routing: false, ..base.clone() },
+            options: SearchOptions {
+                citation_routing: false,
+                ..base.clone()
+            },
             not_covered_below: crate::store::NOT_COVERED_BELOW,
         },
         EvalConfig {
             name: "vector".into(),
-            options: SearchOptions { mode: SearchMode::Vector, citation_routing: false, ..base.clone() },
+            options: SearchOptions {
+                mode: SearchMode::Vector,
+                citation_routing: false,
+                ..base.clone()
+            },
             not_covered_below: crate::store::NOT_COVERED_BELOW,
         },
         EvalConfig {
             name: "full_text".into(),
-            options: SearchOptions { mode: SearchMode::FullText, citation_routing: false, ..base },
+            options: SearchOptions {
+                mode: SearchMode::FullText,
+                citation_routing: false,
+                ..base
+            },
             not_covered_below: 0.0,
         },
     ]
@@ -170,7 +197,10 @@ async fn run_config(
     queries: &[EvalQuery],
     config: &EvalConfig,
 ) -> Result<ConfigReport, RagError> {
-    let options = SearchOptions { k: config.options.k.max(10), ..config.options.clone() };
+    let options = SearchOptions {
+        k: config.options.k.max(10),
+        ..config.options.clone()
+    };
     let mut scores: Vec<QueryScore> = Vec::new();
     let mut by_type: BTreeMap<String, Vec<QueryScore>> = BTreeMap::new();
     let mut top_unanswerable = Vec::new();
@@ -190,7 +220,10 @@ async fn run_config(
         let ranked: Vec<RankedHit> = hits
             .iter()
             .filter_map(|h| {
-                Citation::parse(&h.citation).map(|citation| RankedHit { citation, covers_subtree: h.covers_subtree })
+                Citation::parse(&h.citation).map(|citation| RankedHit {
+                    citation,
+                    covers_subtree: h.covers_subtree,
+                })
             })
             .collect();
         let s = score_query(&ranked, &q.qrels);
@@ -200,27 +233,50 @@ async fn run_config(
                 qtype: q.qtype.clone(),
                 text: q.text.clone(),
                 expected: q.qrels.iter().map(|(c, g)| format!("{c} [{g}]")).collect(),
-                got: hits.iter().take(5).map(|h| format!("{} ({:.3})", h.citation, h.score)).collect(),
+                got: hits
+                    .iter()
+                    .take(5)
+                    .map(|h| format!("{} ({:.3})", h.citation, h.score))
+                    .collect(),
             });
         }
         scores.push(s);
         by_type.entry(q.qtype.clone()).or_default().push(s);
     }
     let threshold = f64::from(config.not_covered_below);
-    let rate_at = |v: &[f64], t: f64| if v.is_empty() { 0.0 } else { v.iter().filter(|&&s| s < t).count() as f64 / v.len() as f64 };
+    let rate_at = |v: &[f64], t: f64| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().filter(|&&s| s < t).count() as f64 / v.len() as f64
+        }
+    };
     let rate = |v: &[f64]| rate_at(v, threshold);
     let sweep = (6..=16)
         .map(|i| {
             let t = i as f32 * 0.05;
-            (t, rate_at(&top_unanswerable, f64::from(t)), rate_at(&top_answerable, f64::from(t)))
+            (
+                t,
+                rate_at(&top_unanswerable, f64::from(t)),
+                rate_at(&top_answerable, f64::from(t)),
+            )
         })
         .collect();
-    let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
     Ok(ConfigReport {
         name: config.name.clone(),
         options,
         overall: MetricSet::mean(&scores),
-        by_type: by_type.iter().map(|(k, v)| (k.clone(), MetricSet::mean(v))).collect(),
+        by_type: by_type
+            .iter()
+            .map(|(k, v)| (k.clone(), MetricSet::mean(v)))
+            .collect(),
         unanswerable: UnanswerableStats {
             queries: top_unanswerable.len(),
             threshold: config.not_covered_below,
@@ -230,7 +286,11 @@ async fn run_config(
             mean_top_score_answerable: mean(&top_answerable),
             sweep,
         },
-        mean_search_ms: if queries.is_empty() { 0.0 } else { elapsed * 1000.0 / queries.len() as f64 },
+        mean_search_ms: if queries.is_empty() {
+            0.0
+        } else {
+            elapsed * 1000.0 / queries.len() as f64
+        },
         misses,
     })
 }

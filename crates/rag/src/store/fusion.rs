@@ -46,12 +46,17 @@ pub fn fuse(candidates: &[Candidate], fusion: Fusion) -> Vec<(i64, f32)> {
         .map(|c| {
             let score = match fusion {
                 Fusion::Rrf { k, vector_weight } => {
-                    let v = c.vector_rank.map_or(0.0, |r| vector_weight / (k + r as f32));
-                    let t = c.text_rank.map_or(0.0, |r| (1.0 - vector_weight) / (k + r as f32));
+                    let v = c
+                        .vector_rank
+                        .map_or(0.0, |r| vector_weight / (k + r as f32));
+                    let t = c
+                        .text_rank
+                        .map_or(0.0, |r| (1.0 - vector_weight) / (k + r as f32));
                     v + t
                 }
                 Fusion::Weighted { vector_weight } => {
-                    vector_weight * c.similarity.unwrap_or(0.0) + (1.0 - vector_weight) * c.text_score.unwrap_or(0.0)
+                    vector_weight * c.similarity.unwrap_or(0.0)
+                        + (1.0 - vector_weight) * c.text_score.unwrap_or(0.0)
                 }
             };
             (c.id, score)
@@ -65,12 +70,24 @@ pub fn fuse(candidates: &[Candidate], fusion: Fusion) -> Vec<(i64, f32)> {
 pub fn merge(vector: &[(i64, f32)], text: &[(i64, f32)]) -> Vec<Candidate> {
     let mut by_id: HashMap<i64, Candidate> = HashMap::new();
     for (i, &(id, sim)) in vector.iter().enumerate() {
-        let c = by_id.entry(id).or_insert(Candidate { id, similarity: None, vector_rank: None, text_score: None, text_rank: None });
+        let c = by_id.entry(id).or_insert(Candidate {
+            id,
+            similarity: None,
+            vector_rank: None,
+            text_score: None,
+            text_rank: None,
+        });
         c.similarity = Some(sim);
         c.vector_rank = Some(i + 1);
     }
     for (i, &(id, score)) in text.iter().enumerate() {
-        let c = by_id.entry(id).or_insert(Candidate { id, similarity: None, vector_rank: None, text_score: None, text_rank: None });
+        let c = by_id.entry(id).or_insert(Candidate {
+            id,
+            similarity: None,
+            vector_rank: None,
+            text_score: None,
+            text_rank: None,
+        });
         c.text_score = Some(score);
         c.text_rank = Some(i + 1);
     }
@@ -80,6 +97,7 @@ pub fn merge(vector: &[(i64, f32)], text: &[(i64, f32)]) -> Vec<Candidate> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -87,7 +105,13 @@ mod tests {
     fn rrf_rewards_agreement() {
         let vector = [(1, 0.9), (2, 0.8), (3, 0.7)];
         let text = [(3, 0.5), (4, 0.4)];
-        let fused = fuse(&merge(&vector, &text), Fusion::Rrf { k: 60.0, vector_weight: 0.5 });
+        let fused = fuse(
+            &merge(&vector, &text),
+            Fusion::Rrf {
+                k: 60.0,
+                vector_weight: 0.5,
+            },
+        );
         // 3 is in both lists, so it beats 1 (first in one list only).
         assert_eq!(fused[0].0, 3);
         assert_eq!(fused[1].0, 1);
@@ -104,6 +128,9 @@ mod tests {
         assert!((fused[0].1 - 0.63).abs() < 1e-5);
         assert!((fused[1].1 - (0.21 + 0.27)).abs() < 1e-5);
         cands[1].text_score = Some(2.0);
-        assert_eq!(fuse(&cands, Fusion::Weighted { vector_weight: 0.7 })[0].0, 2);
+        assert_eq!(
+            fuse(&cands, Fusion::Weighted { vector_weight: 0.7 })[0].0,
+            2
+        );
     }
 }

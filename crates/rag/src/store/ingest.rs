@@ -66,7 +66,9 @@ pub async fn ingest(
     progress: &dyn IngestProgress,
 ) -> Result<IngestReport, RagError> {
     let sections = corpus::load_path(corpus_path)?;
-    let prune_under = corpus_path.is_dir().then(|| corpus_path.to_string_lossy().into_owned());
+    let prune_under = corpus_path
+        .is_dir()
+        .then(|| corpus_path.to_string_lossy().into_owned());
     ingest_sections(pool, &sections, embedder, progress, prune_under.as_deref()).await
 }
 
@@ -76,7 +78,9 @@ async fn ensure_model(pool: &PgPool, embedder: &dyn Embedder) -> Result<Option<S
     let dimension = i32::try_from(embedder.dimension())
         .ok()
         .filter(|d| (1..=16_000).contains(d))
-        .ok_or_else(|| RagError::InvalidArgument(format!("unsupported dimension {}", embedder.dimension())))?;
+        .ok_or_else(|| {
+            RagError::InvalidArgument(format!("unsupported dimension {}", embedder.dimension()))
+        })?;
     let stored = index_metadata(pool).await?;
     let reason = match &stored {
         None => None,
@@ -99,7 +103,9 @@ async fn ensure_model(pool: &PgPool, embedder: &dyn Embedder) -> Result<Option<S
     };
     let mut tx = pool.begin().await?;
     if stored.is_some() {
-        sqlx::query("DELETE FROM deriq.rag_sections").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM deriq.rag_sections")
+            .execute(&mut *tx)
+            .await?;
     }
     let column_dim: Option<i32> = sqlx::query_scalar(
         "SELECT atttypmod FROM pg_attribute \
@@ -108,9 +114,12 @@ async fn ensure_model(pool: &PgPool, embedder: &dyn Embedder) -> Result<Option<S
     .fetch_optional(&mut *tx)
     .await?;
     if column_dim != Some(dimension) {
-        sqlx::query("DELETE FROM deriq.rag_sections").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM deriq.rag_sections")
+            .execute(&mut *tx)
+            .await?;
         // DDL takes no bind parameters; `dimension` is an integer checked above.
-        let ddl = format!("ALTER TABLE deriq.rag_chunks ALTER COLUMN embedding TYPE vector({dimension})");
+        let ddl =
+            format!("ALTER TABLE deriq.rag_chunks ALTER COLUMN embedding TYPE vector({dimension})");
         sqlx::raw_sql(&ddl).execute(&mut *tx).await?;
     }
     sqlx::query(
@@ -138,11 +147,17 @@ pub async fn ingest_sections(
     prune_under: Option<&str>,
 ) -> Result<IngestReport, RagError> {
     let started = Instant::now();
-    let mut report = IngestReport { sections_seen: sections.len(), ..IngestReport::default() };
+    let mut report = IngestReport {
+        sections_seen: sections.len(),
+        ..IngestReport::default()
+    };
     let mut seen = HashSet::new();
     for s in sections {
         if !seen.insert(s.citation.to_string()) {
-            return Err(RagError::Index(format!("section {} appears twice in the input", s.citation)));
+            return Err(RagError::Index(format!(
+                "section {} appears twice in the input",
+                s.citation
+            )));
         }
     }
     progress.begin(sections.len() as u64);
@@ -192,7 +207,10 @@ pub async fn ingest_sections(
             }
         }
         if report.sections_removed > 0 {
-            progress.message(&format!("removed {} sections no longer in the corpus", report.sections_removed));
+            progress.message(&format!(
+                "removed {} sections no longer in the corpus",
+                report.sections_removed
+            ));
         }
     }
     if report.sections_written > 0 || report.sections_removed > 0 || report.rebuilt.is_some() {
@@ -206,7 +224,9 @@ pub async fn ingest_sections(
 /// Recomputes the per-lexeme document frequencies used by BM25.
 pub async fn refresh_lexeme_stats(pool: &PgPool) -> Result<(), RagError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM deriq.rag_lexemes").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM deriq.rag_lexemes")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "INSERT INTO deriq.rag_lexemes (lexeme, ndoc) \
          SELECT word, ndoc FROM ts_stat('SELECT tsv FROM deriq.rag_chunks')",
@@ -227,16 +247,26 @@ async fn write_batch(
     if pending.is_empty() {
         return Ok(());
     }
-    let texts: Vec<String> = pending.iter().flat_map(|(_, _, chunks)| chunks.iter().map(Chunk::embedding_text)).collect();
+    let texts: Vec<String> = pending
+        .iter()
+        .flat_map(|(_, _, chunks)| chunks.iter().map(Chunk::embedding_text))
+        .collect();
     let vectors = embedder.embed_batch(&texts).await?;
     if vectors.len() != texts.len() {
-        return Err(RagError::Index(format!("asked for {} embeddings, got {}", texts.len(), vectors.len())));
+        return Err(RagError::Index(format!(
+            "asked for {} embeddings, got {}",
+            texts.len(),
+            vectors.len()
+        )));
     }
     let mut vectors = vectors.into_iter();
     for (section, hash, chunks) in pending.drain(..) {
         let mut tx = pool.begin().await?;
         let citation = section.citation.to_string();
-        sqlx::query("DELETE FROM deriq.rag_sections WHERE citation = $1").bind(&citation).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM deriq.rag_sections WHERE citation = $1")
+            .bind(&citation)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO deriq.rag_sections (citation, citation_key, title_prefix, title, regulation, part, \
              subpart, subpart_title, source, official_text, as_of, restatement, note, source_file, content_hash, chunk_count) \
@@ -261,7 +291,9 @@ async fn write_batch(
         .execute(&mut *tx)
         .await?;
         for chunk in &chunks {
-            let vector = vectors.next().ok_or_else(|| RagError::Index("embedding count mismatch".into()))?;
+            let vector = vectors
+                .next()
+                .ok_or_else(|| RagError::Index("embedding count mismatch".into()))?;
             if vector.len() != embedder.dimension() {
                 return Err(RagError::Index(format!(
                     "embedder returned {} dimensions, index holds {}",

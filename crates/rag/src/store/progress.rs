@@ -27,7 +27,9 @@ pub struct BarProgress {
 impl Default for BarProgress {
     fn default() -> Self {
         let bar = ProgressBar::new(0);
-        if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} sections ({eta})") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} sections ({eta})")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message("ingesting");

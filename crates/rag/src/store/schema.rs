@@ -27,9 +27,16 @@ pub struct IndexMetadata {
 
 /// Reads the index metadata row, if the index has been built.
 pub async fn index_metadata(pool: &PgPool) -> Result<Option<IndexMetadata>, RagError> {
-    let row: Option<(String, i32, String)> =
-        sqlx::query_as("SELECT model, dimension, chunker_version FROM deriq.rag_index_meta WHERE singleton")
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(model, dimension, chunker_version)| IndexMetadata { model, dimension, chunker_version }))
+    let row: Option<(String, i32, String)> = sqlx::query_as(
+        "SELECT model, dimension, chunker_version FROM deriq.rag_index_meta WHERE singleton",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(
+        row.map(|(model, dimension, chunker_version)| IndexMetadata {
+            model,
+            dimension,
+            chunker_version,
+        }),
+    )
 }

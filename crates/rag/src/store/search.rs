@@ -144,7 +144,11 @@ pub async fn search(
     k: usize,
     filters: &SearchFilters,
 ) -> Result<Vec<SearchHit>, RagError> {
-    let options = SearchOptions { k, filters: filters.clone(), ..SearchOptions::default() };
+    let options = SearchOptions {
+        k,
+        filters: filters.clone(),
+        ..SearchOptions::default()
+    };
     search_with(pool, embedder, query, &options).await
 }
 
@@ -156,18 +160,30 @@ pub async fn search_with(
     options: &SearchOptions,
 ) -> Result<Vec<SearchHit>, RagError> {
     if options.k == 0 || options.k > 200 {
-        return Err(RagError::InvalidArgument(format!("k must be 1..=200, got {}", options.k)));
+        return Err(RagError::InvalidArgument(format!(
+            "k must be 1..=200, got {}",
+            options.k
+        )));
     }
     let query = query.trim();
     if query.is_empty() || query.len() > 4000 {
-        return Err(RagError::InvalidArgument("the question must be 1 to 4000 bytes".into()));
+        return Err(RagError::InvalidArgument(
+            "the question must be 1 to 4000 bytes".into(),
+        ));
     }
-    let expanded = if options.expand_query { crate::glossary::expand(query) } else { query.to_string() };
+    let expanded = if options.expand_query {
+        crate::glossary::expand(query)
+    } else {
+        query.to_string()
+    };
     let needs_vector = options.mode != SearchMode::FullText;
     let qvec = if needs_vector {
         let v = embedder.embed_query(&expanded).await?;
         if v.len() != embedder.dimension() {
-            return Err(RagError::Index(format!("query embedding has {} dimensions", v.len())));
+            return Err(RagError::Index(format!(
+                "query embedding has {} dimensions",
+                v.len()
+            )));
         }
         Some(Vector::from(v))
     } else {
@@ -175,7 +191,9 @@ pub async fn search_with(
     };
 
     let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+    sqlx::query("SET TRANSACTION READ ONLY")
+        .execute(&mut *tx)
+        .await?;
 
     let mut hits: Vec<SearchHit> = Vec::new();
     if options.citation_routing {
@@ -210,11 +228,20 @@ pub async fn search_with(
             SearchMode::Vector => vector.clone(),
             SearchMode::FullText => text.clone(),
         };
-        let seen: HashSet<String> = hits.iter().map(|h| h.citation.clone() + "#" + &h.text).collect();
-        let ids: Vec<i64> = ranked.iter().map(|r| r.0).take(options.k + hits.len()).collect();
+        let seen: HashSet<String> = hits
+            .iter()
+            .map(|h| h.citation.clone() + "#" + &h.text)
+            .collect();
+        let ids: Vec<i64> = ranked
+            .iter()
+            .map(|r| r.0)
+            .take(options.k + hits.len())
+            .collect();
         let details = chunk_details(&mut tx, &ids, qvec.as_ref()).await?;
         for (id, score) in ranked.iter().take(options.k + hits.len()) {
-            let Some(mut hit) = details.iter().find(|d| d.0 == *id).map(|d| d.1.clone()) else { continue };
+            let Some(mut hit) = details.iter().find(|d| d.0 == *id).map(|d| d.1.clone()) else {
+                continue;
+            };
             if seen.contains(&(hit.citation.clone() + "#" + &hit.text)) {
                 continue;
             }
@@ -243,9 +270,14 @@ async fn vector_candidates(
 ) -> Result<Vec<(i64, f32)>, RagError> {
     match scan {
         VectorScan::Exact => {
-            sqlx::query("SELECT set_config('enable_indexscan', 'off', true)").execute(&mut **tx).await?;
+            sqlx::query("SELECT set_config('enable_indexscan', 'off', true)")
+                .execute(&mut **tx)
+                .await?;
         }
-        VectorScan::Hnsw { ef_search, iterative } => {
+        VectorScan::Hnsw {
+            ef_search,
+            iterative,
+        } => {
             // At a few thousand rows the planner prefers a sequential scan even when an HNSW
             // index exists; turning the alternatives off makes it use the index.
             sqlx::query(
@@ -334,16 +366,21 @@ async fn fill_similarities(
     v: &Vector,
     candidates: &mut [super::fusion::Candidate],
 ) -> Result<(), RagError> {
-    let missing: Vec<i64> = candidates.iter().filter(|c| c.similarity.is_none()).map(|c| c.id).collect();
+    let missing: Vec<i64> = candidates
+        .iter()
+        .filter(|c| c.similarity.is_none())
+        .map(|c| c.id)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let rows: Vec<(i64, f64)> =
-        sqlx::query_as("SELECT id, 1 - (embedding <=> $1) FROM deriq.rag_chunks WHERE id = ANY($2)")
-            .bind(v)
-            .bind(&missing)
-            .fetch_all(&mut **tx)
-            .await?;
+    let rows: Vec<(i64, f64)> = sqlx::query_as(
+        "SELECT id, 1 - (embedding <=> $1) FROM deriq.rag_chunks WHERE id = ANY($2)",
+    )
+    .bind(v)
+    .bind(&missing)
+    .fetch_all(&mut **tx)
+    .await?;
     for (id, sim) in rows {
         if let Some(c) = candidates.iter_mut().find(|c| c.id == id) {
             c.similarity = Some(sim as f32);
@@ -352,7 +389,18 @@ async fn fill_similarities(
     Ok(())
 }
 
-type DetailRow = (i64, String, String, String, String, String, Vec<String>, String, bool, Option<f64>);
+type DetailRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Vec<String>,
+    String,
+    bool,
+    Option<f64>,
+);
 
 async fn chunk_details(
     tx: &mut Tx<'_>,
@@ -374,38 +422,79 @@ async fn chunk_details(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, citation, section_citation, title, regulation, part, heading_path, text, covers_subtree, sim)| {
-            (
+        .map(
+            |(
                 id,
-                SearchHit {
-                    citation,
-                    title,
-                    text,
-                    score: 0.0,
-                    section_citation,
-                    regulation,
-                    part,
-                    heading_path,
-                    similarity: sim.map(|s| s as f32),
-                    text_rank: None,
-                    cited: false,
-                    covers_subtree,
-                },
-            )
-        })
+                citation,
+                section_citation,
+                title,
+                regulation,
+                part,
+                heading_path,
+                text,
+                covers_subtree,
+                sim,
+            )| {
+                (
+                    id,
+                    SearchHit {
+                        citation,
+                        title,
+                        text,
+                        score: 0.0,
+                        section_citation,
+                        regulation,
+                        part,
+                        heading_path,
+                        similarity: sim.map(|s| s as f32),
+                        text_rank: None,
+                        cited: false,
+                        covers_subtree,
+                    },
+                )
+            },
+        )
         .collect())
 }
 
 /// Words left in the question once its citations are removed, ignoring filler.
 fn topical_words(query: &str, refs: &[CitationRef]) -> usize {
     const FILLER: &[&str] = &[
-        "what", "does", "say", "says", "text", "section", "sections", "paragraph", "require", "requires",
-        "cfr", "u.s.c", "usc", "part", "show", "quote", "read", "under", "about", "the", "this", "that",
-        "fcra", "tell", "give", "full", "exact", "wording", "contents", "content", "regulation",
+        "what",
+        "does",
+        "say",
+        "says",
+        "text",
+        "section",
+        "sections",
+        "paragraph",
+        "require",
+        "requires",
+        "cfr",
+        "u.s.c",
+        "usc",
+        "part",
+        "show",
+        "quote",
+        "read",
+        "under",
+        "about",
+        "the",
+        "this",
+        "that",
+        "fcra",
+        "tell",
+        "give",
+        "full",
+        "exact",
+        "wording",
+        "contents",
+        "content",
+        "regulation",
     ];
     let mut rest = query.to_string();
     let mut spans: Vec<(usize, usize)> = refs.iter().map(|r| r.span).collect();
-    spans.sort_by(|a, b| b.0.cmp(&a.0));
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
     for (s, e) in spans {
         if e <= rest.len() && rest.is_char_boundary(s) && rest.is_char_boundary(e) {
             rest.replace_range(s..e, " ");
@@ -430,7 +519,10 @@ async fn cited_hits(
     let mut out: Vec<SearchHit> = Vec::new();
     for r in refs {
         let key = r.key();
-        if !key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '(' | ')' | '-')) {
+        if !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '(' | ')' | '-'))
+        {
             continue;
         }
         let like = format!("{key}(%");
@@ -460,20 +552,28 @@ async fn cited_hits(
         let mut found: Vec<(bool, i32, SearchHit)> = rows
             .iter()
             .filter_map(|(id, ordinal, ck)| {
-                details.iter().find(|d| d.0 == *id).map(|d| (*ck == key, *ordinal, d.1.clone()))
+                details
+                    .iter()
+                    .find(|d| d.0 == *id)
+                    .map(|d| (*ck == key, *ordinal, d.1.clone()))
             })
             .collect();
         found.sort_by(|a, b| {
             b.0.cmp(&a.0).then_with(|| {
                 if by_similarity {
-                    b.2.similarity.unwrap_or(0.0).total_cmp(&a.2.similarity.unwrap_or(0.0))
+                    b.2.similarity
+                        .unwrap_or(0.0)
+                        .total_cmp(&a.2.similarity.unwrap_or(0.0))
                 } else {
                     a.1.cmp(&b.1)
                 }
             })
         });
         for (_, _, mut hit) in found {
-            if out.iter().any(|h| h.citation == hit.citation && h.text == hit.text) {
+            if out
+                .iter()
+                .any(|h| h.citation == hit.citation && h.text == hit.text)
+            {
                 continue;
             }
             hit.cited = true;
@@ -486,6 +586,7 @@ async fn cited_hits(
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 

@@ -1,13 +1,13 @@
 //! Shared helpers for the database tests: a throw-away database per test, and a small
 //! deterministic embedder so that plumbing tests do not need the model.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::panic)]
 
 use std::str::FromStr;
 use std::sync::Arc;
 
 use deriq_rag::tokens::{TiktokenCounter, TokenCounter};
-use deriq_rag::{Embedder, EmbedError};
+use deriq_rag::{EmbedError, Embedder};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -51,7 +51,9 @@ impl TestDb {
             .connect_with(admin.clone().database(&name))
             .await
             .unwrap_or_else(|e| panic!("cannot connect to {name}: {e}"));
-        deriq_rag::store::apply_migration(&pool).await.unwrap_or_else(|e| panic!("migration failed: {e}"));
+        deriq_rag::store::apply_migration(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("migration failed: {e}"));
         TestDb { pool, admin, name }
     }
 
@@ -59,9 +61,12 @@ impl TestDb {
     pub async fn drop_db(self) {
         self.pool.close().await;
         if let Ok(mut conn) = PgConnection::connect_with(&self.admin).await {
-            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut conn)
-                .await;
+            let _ = sqlx::raw_sql(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn)
+            .await;
         }
     }
 }
@@ -74,12 +79,19 @@ pub struct HashEmbedder {
 
 impl HashEmbedder {
     pub fn new(dim: usize) -> Self {
-        Self { dim, id: format!("test:hash-bag-of-words-{dim}") }
+        Self {
+            dim,
+            id: format!("test:hash-bag-of-words-{dim}"),
+        }
     }
 
     pub fn vector(&self, text: &str) -> Vec<f32> {
         let mut v = vec![0f32; self.dim];
-        for word in text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2) {
+        for word in text
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 2)
+        {
             let h = Sha256::digest(word.as_bytes());
             let bucket = usize::from(h[0]) << 8 | usize::from(h[1]);
             v[bucket % self.dim] += 1.0;

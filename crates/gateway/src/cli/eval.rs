@@ -38,10 +38,16 @@ enum EvalCommand {
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
+    /// Scores regulatory retrieval on evals/retrieval (recall@5/10, MRR, nDCG@10) for the
+    /// vector-only, full-text-only and hybrid configurations.
+    Retrieval(super::rag::RetrievalEvalArgs),
 }
 
 pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let EvalCommand::Nl2sql { drafter, json, report, suite, today } = args.command;
+    let (drafter, json, report, suite, today) = match args.command {
+        EvalCommand::Nl2sql { drafter, json, report, suite, today } => (drafter, json, report, suite, today),
+        EvalCommand::Retrieval(args) => return super::rag::retrieval_eval(args).await,
+    };
     if drafter != DrafterKind::Offline {
         anyhow::bail!("`deriq eval nl2sql` scores the offline drafter; the LLM drafters are scored through `deriq ask`");
     }

@@ -35,6 +35,12 @@ struct FileConfig {
     primary_port: Option<u16>,
     replica_port: Option<u16>,
     replica_fallback_to_primary: Option<bool>,
+    http_addr: Option<String>,
+    jwt_secret: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    rate_limit_tenant_per_minute: Option<u32>,
+    rate_limit_user_per_minute: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -67,6 +73,19 @@ pub struct Config {
     /// `DERIQ_REPLICA_FALLBACK_TO_PRIMARY`: run questions on the primary when no replica is
     /// healthy (default false: fail with "no healthy replica").
     pub replica_fallback_to_primary: bool,
+    /// `DERIQ_HTTP_ADDR`: where `deriq serve` listens (default `127.0.0.1:8080`).
+    pub http_addr: String,
+    /// `DERIQ_JWT_SECRET`: the HS256 secret bearer tokens are signed with. Unset: the
+    /// embedded installation's generated development secret (`deriq token` uses it).
+    pub jwt_secret: Option<String>,
+    /// `DERIQ_JWT_ISSUER`: the required `iss` claim (default `deriq`).
+    pub jwt_issuer: String,
+    /// `DERIQ_JWT_AUDIENCE`: the required `aud` claim (default `der-iq`).
+    pub jwt_audience: String,
+    /// `DERIQ_RATE_LIMIT_TENANT_PER_MINUTE`: requests per minute per tenant (default 100).
+    pub rate_limit_tenant_per_minute: u32,
+    /// `DERIQ_RATE_LIMIT_USER_PER_MINUTE`: requests per minute per user (default 60).
+    pub rate_limit_user_per_minute: u32,
 }
 
 impl Config {
@@ -98,7 +117,19 @@ impl Config {
             },
             None => file.replica_fallback_to_primary.unwrap_or(false),
         };
+        let per_minute = |name: &'static str, file_value: Option<u32>, default: u32| -> Result<u32, ConfigError> {
+            match env(name) {
+                Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or(ConfigError::Invalid { name, expected: "a positive number of requests", value: v }),
+                None => Ok(file_value.unwrap_or(default)),
+            }
+        };
         Ok(Config {
+            http_addr: env("DERIQ_HTTP_ADDR").or(file.http_addr).unwrap_or_else(|| "127.0.0.1:8080".to_string()),
+            jwt_secret: env("DERIQ_JWT_SECRET").or(file.jwt_secret),
+            jwt_issuer: env("DERIQ_JWT_ISSUER").or(file.jwt_issuer).unwrap_or_else(|| "deriq".to_string()),
+            jwt_audience: env("DERIQ_JWT_AUDIENCE").or(file.jwt_audience).unwrap_or_else(|| "der-iq".to_string()),
+            rate_limit_tenant_per_minute: per_minute("DERIQ_RATE_LIMIT_TENANT_PER_MINUTE", file.rate_limit_tenant_per_minute, 100)?,
+            rate_limit_user_per_minute: per_minute("DERIQ_RATE_LIMIT_USER_PER_MINUTE", file.rate_limit_user_per_minute, 60)?,
             database_url: env("DATABASE_URL").or(file.database_url),
             replica_urls: env("REPLICA_URLS")
                 .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod drafter;
 pub mod eval;
 pub mod executor;
+pub mod http;
 pub mod policy;
 pub mod retrieval;
 pub mod seed;

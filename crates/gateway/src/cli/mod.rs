@@ -5,6 +5,8 @@ mod db;
 mod eval;
 mod guard;
 mod rag;
+mod serve;
+mod token;
 mod users;
 
 use std::process::ExitCode;
@@ -35,13 +37,22 @@ enum Command {
     Search(rag::SearchArgs),
     /// Score a drafter on the NL-to-SQL eval suite (evals/nl2sql).
     Eval(eval::EvalArgs),
+    /// Serve the HTTP API (JSON logs on stderr).
+    Serve(serve::ServeArgs),
+    /// Mint a development bearer token for a user, signed with the configured secret.
+    Token(token::TokenArgs),
 }
 
 /// Parses the arguments, runs the command, and maps errors to exit codes:
 /// 0 success, 1 failure, 2 bad usage.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("DERIQ_LOG")).with_writer(std::io::stderr).init();
+    if matches!(cli.command, Command::Serve(_)) {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("DERIQ_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("DERIQ_LOG")).with_writer(std::io::stderr).init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -58,6 +69,8 @@ pub fn main() -> ExitCode {
             Command::Guard(args) => guard::run(args).await,
             Command::Ingest(args) => rag::ingest(args).await,
             Command::Search(args) => rag::search_cmd(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Token(args) => token::run(args).await,
         }
     });
     match result {

@@ -150,3 +150,111 @@ async fn ensure_template(maint: &PgPool, endpoints: &Endpoints, template: &str) 
     }
     sqlx::query("SELECT pg_advisory_unlock(74657374)").execute(&mut *conn).await.unwrap();
 }
+
+/// A running HTTP server on 127.0.0.1:0 over a test database, with the offline drafter
+/// and no retrieval.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub keys: deriq_gateway::http::auth::TokenKeys,
+    pub state: deriq_gateway::http::AppState,
+    pub asker: std::sync::Arc<deriq_gateway::ask::Asker>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The HS256 secret of test servers.
+pub const TEST_JWT_SECRET: &[u8] = b"test-secret-of-the-http-suite-0123456789";
+
+impl TestApp {
+    /// The ask pipeline over this test database (offline drafter, no retrieval).
+    pub async fn asker(&self) -> deriq_gateway::ask::Asker {
+        use deriq_gateway::drafter::{Drafter, DrafterKind};
+        let gateway = db::pool("primary", self.login("deriq_gateway"), 8).await.expect("gateway pool");
+        let spool = std::env::temp_dir().join(format!("{}-audit-spool.jsonl", self.name));
+        let mut drafters: std::collections::HashMap<DrafterKind, std::sync::Arc<dyn Drafter>> = std::collections::HashMap::new();
+        drafters.insert(DrafterKind::Offline, std::sync::Arc::new(deriq_gateway::drafter::offline::OfflineDrafter::new()));
+        deriq_gateway::ask::Asker {
+            directory_pool: gateway.clone(),
+            executor: deriq_gateway::executor::Executor::on(&self.endpoints.admin_on(&self.name), &self.endpoints, deriq_gateway::executor::ExecLimits::default()),
+            audit: deriq_gateway::audit::AuditLog::new(gateway, spool),
+            drafters,
+            default_drafter: DrafterKind::Offline,
+            limits: deriq_gateway::policy::QueryLimits::default(),
+            max_attempts: 3,
+            retrieval: None,
+        }
+    }
+
+    /// Starts the HTTP server with default settings and generous rate limits.
+    pub async fn serve(&self) -> TestServer {
+        self.serve_with(deriq_gateway::http::HttpSettings {
+            tenant_per_minute: 100_000,
+            user_per_minute: 100_000,
+            body_limit_bytes: deriq_gateway::http::DEFAULT_BODY_LIMIT,
+            caller_ttl: std::time::Duration::from_secs(30),
+        })
+        .await
+    }
+
+    /// Starts the HTTP server with `settings`.
+    pub async fn serve_with(&self, settings: deriq_gateway::http::HttpSettings) -> TestServer {
+        use deriq_gateway::http::{self, HttpState, auth::TokenKeys};
+        let asker = std::sync::Arc::new(self.asker().await);
+        let keys = TokenKeys::hs256(TEST_JWT_SECRET, "deriq", "der-iq");
+        let probe = db::pool("primary", self.login("deriq_query_full"), 1).await.expect("probe pool");
+        let state = HttpState::new(asker.clone(), keys.clone(), vec![("test".into(), probe)], settings).expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        let task = tokio::spawn(async move {
+            http::serve(listener, st, async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        TestServer { base, client: reqwest::Client::new(), keys, state, asker, shutdown: Some(tx), task: Some(task) }
+    }
+}
+
+impl TestServer {
+    /// The URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Valid claims for a demo user (by e-mail), issued now.
+    pub async fn claims(&self, email: &str) -> deriq_gateway::http::auth::Claims {
+        let user = directory::find_user(&self.asker.directory_pool, email).await.expect("demo user");
+        deriq_gateway::http::auth::Claims::for_user(&user, "deriq", "der-iq", chrono::Utc::now().timestamp(), 3600)
+    }
+
+    /// A valid token for a demo user (by e-mail).
+    pub async fn token_for(&self, email: &str) -> String {
+        self.keys.mint(&self.claims(email).await).expect("mint")
+    }
+
+    /// A valid token for the demo user of a role (first service company, or the first
+    /// compliance company for compliance-company roles).
+    pub async fn token(&self, role: Role) -> String {
+        self.token_for(&demo_email(role)).await
+    }
+
+    /// Stops the server, waiting for requests in flight.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task");
+        }
+    }
+}
+
+/// The demo user's e-mail of a role.
+pub fn demo_email(role: Role) -> String {
+    let slug = if role.portal() == deriq_core::Portal::ComplianceCompany { "sentinel-compliance" } else { "permian-hauling" };
+    format!("{}@{}.example", role.as_str(), slug)
+}

@@ -1,0 +1,226 @@
+//! The route handlers: parse, check, call the pipeline, shape the answer.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Extension, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use deriq_core::Module;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::body::JsonBody;
+use super::caller::Caller;
+use super::error::ApiError;
+use super::idempotency::{self, Claim, Stored};
+use super::middleware::{PipelineTime, RequestId};
+use crate::ask::{Answer, AskRequest, MAX_QUESTION_CHARS};
+use crate::drafter::DrafterKind;
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn probe(pool: &sqlx::PgPool) -> Value {
+    let t = Instant::now();
+    match tokio::time::timeout(Duration::from_secs(2), sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool)).await {
+        Ok(Ok(_)) => json!({ "ok": true, "ms": t.elapsed().as_secs_f64() * 1e3 }),
+        Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
+        Err(_) => json!({ "ok": false, "error": "no answer within 2 s" }),
+    }
+}
+
+/// `GET /readyz`: the primary, every replica and the default drafter are usable.
+pub async fn readyz(State(s): State<AppState>) -> Response {
+    let mut checks = serde_json::Map::new();
+    checks.insert("primary".into(), probe(&s.asker.directory_pool).await);
+    for (name, pool) in &s.replica_probes {
+        checks.insert(format!("replica {name}"), probe(pool).await);
+    }
+    let drafter = s.asker.default_drafter;
+    let drafter_ok = s.asker.drafters.contains_key(&drafter);
+    checks.insert("drafter".into(), json!({ "ok": drafter_ok, "name": format!("{drafter:?}").to_lowercase() }));
+    checks.insert("retrieval".into(), json!({ "ok": true, "enabled": s.asker.retrieval.is_some() }));
+    let ready = checks.values().all(|c| c["ok"] == json!(true));
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks }))).into_response()
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Json<Value> {
+    Json(super::openapi::document())
+}
+
+/// Any other path.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").hint("GET /openapi.json lists the endpoints")
+}
+
+/// The body of `POST /api/der-iq/query`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryBody {
+    /// The question, in plain English.
+    pub question: String,
+    /// Which drafter writes the SQL; the server's default when absent.
+    #[serde(default)]
+    pub drafter: Option<DrafterKind>,
+    /// The module the question is asked from (RBAC is checked before anything runs).
+    #[serde(default)]
+    pub module: Option<Module>,
+}
+
+/// Runs `work` once per Idempotency-Key (per user and route), replaying its response to retries.
+pub async fn idempotent<F>(s: &AppState, caller: &Caller, route: &'static str, headers: &HeaderMap, raw: &Bytes, work: F) -> Result<Response, ApiError>
+where
+    F: std::future::Future<Output = Result<Response, ApiError>>,
+{
+    let Some(key) = idempotency::key_of(headers)? else {
+        return work.await;
+    };
+    let qualified = format!("{}:{route}:{key}", caller.user.id);
+    match s.idempotency.claim(qualified, raw)? {
+        Claim::Replay(stored) => {
+            s.metrics.idempotent_replays.with_label_values(&[route]).inc();
+            let mut resp = (stored.status, stored.body.clone()).into_response();
+            for (k, v) in &stored.headers {
+                if let Ok(name) = header::HeaderName::from_bytes(k.as_bytes()) {
+                    resp.headers_mut().insert(name, v.clone());
+                }
+            }
+            resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(resp)
+        }
+        Claim::Run(qualified) => {
+            let resp = work.await.unwrap_or_else(IntoResponse::into_response);
+            let (parts, body) = resp.into_parts();
+            let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+                Ok(b) => b,
+                Err(_) => {
+                    s.idempotency.abandon(&qualified);
+                    return Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "response_unreadable", "the response could not be kept"));
+                }
+            };
+            let kept: Vec<(String, HeaderValue)> = parts.headers.iter().filter(|(k, _)| *k == header::CONTENT_TYPE).map(|(k, v)| (k.to_string(), v.clone())).collect();
+            s.idempotency.finish(qualified, raw, Stored { status: parts.status, headers: kept, body: bytes.clone() });
+            Ok(Response::from_parts(parts, axum::body::Body::from(bytes)))
+        }
+    }
+}
+
+/// The `AskRequest` for a caller's question.
+pub fn ask_request(caller: &Caller, question: &str, drafter: Option<DrafterKind>, rid: &RequestId, peer: Option<SocketAddr>, headers: &HeaderMap) -> AskRequest {
+    let mut req = AskRequest::new(caller.user.email.clone(), question);
+    req.drafter = drafter;
+    req.request_id = rid.0.clone();
+    req.ip_address = peer.map(|p| p.ip().to_string());
+    req.user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect());
+    req
+}
+
+/// The pipeline's time outside the gateway, for the overhead figure and `Server-Timing`.
+pub fn pipeline_time(a: &Answer) -> PipelineTime {
+    let t = &a.timings_ms;
+    PipelineTime {
+        stages: vec![("retrieval", t.retrieval), ("draft", t.draft), ("provider", t.provider), ("guard", t.guard), ("db", t.database), ("audit", t.audit)],
+        provider_ms: t.provider,
+        database_ms: t.database,
+    }
+}
+
+/// The JSON response of an answer, as `deriq ask --json` prints it.
+pub fn answer_response(s: &AppState, answer: &Answer) -> Result<Response, ApiError> {
+    s.metrics.record_answer(answer);
+    let value = serde_json::to_value(answer).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "serialisation_failed", e.to_string()))?;
+    let mut resp = Json(value).into_response();
+    resp.extensions_mut().insert(pipeline_time(answer));
+    Ok(resp)
+}
+
+/// `POST /api/der-iq/query`: one question, the answer as JSON.
+pub async fn query(
+    State(s): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBody<QueryBody>,
+) -> Result<Response, ApiError> {
+    let q = &body.value;
+    if let Some(m) = q.module {
+        caller.require(m)?;
+    }
+    let req = ask_request(&caller, &q.question, q.drafter, &rid, Some(peer), &headers);
+    idempotent(&s, &caller, "query", &headers, &body.raw, async {
+        let answer = s.asker.ask(&req).await?;
+        answer_response(&s, &answer)
+    })
+    .await
+}
+
+/// The body of `POST /api/der-iq/search`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// What to look for in the regulations.
+    pub query: String,
+    /// How many passages (1 to 20, default 5).
+    #[serde(default)]
+    pub k: Option<usize>,
+}
+
+/// `POST /api/der-iq/search`: regulatory retrieval with citations.
+pub async fn search(State(s): State<AppState>, caller: Caller, headers: HeaderMap, body: JsonBody<SearchBody>) -> Result<Response, ApiError> {
+    let b = &body.value;
+    let text = b.query.trim();
+    if text.is_empty() {
+        return Err(ApiError::unprocessable("empty_query", "the search query is empty"));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_QUESTION_CHARS {
+        return Err(ApiError::unprocessable("query_too_long", format!("the search query is {chars} characters long; the limit is {MAX_QUESTION_CHARS}")));
+    }
+    let k = b.k.unwrap_or(5);
+    if !(1..=20).contains(&k) {
+        return Err(ApiError::unprocessable("bad_k", format!("k must be between 1 and 20, got {k}")));
+    }
+    let retrieval = s.asker.retrieval.as_ref().ok_or_else(|| ApiError::unavailable("retrieval_disabled", "regulatory search is not enabled on this server").hint("start `deriq serve` without --no-retrieval"))?;
+    idempotent(&s, &caller, "search", &headers, &body.raw, async {
+        let t = Instant::now();
+        let results = retrieval.search(text, k).await.map_err(|e| ApiError::unavailable("retrieval_unavailable", format!("regulatory search failed: {e}")))?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        let mut resp = Json(json!({ "results": results, "timings_ms": { "retrieval": ms } })).into_response();
+        resp.extensions_mut().insert(PipelineTime { stages: vec![("retrieval", ms)], provider_ms: 0.0, database_ms: ms });
+        Ok(resp)
+    })
+    .await
+}
+
+/// The query of `GET /api/der-iq/schema`.
+#[derive(Debug, Deserialize)]
+pub struct SchemaParams {
+    /// Only this module.
+    pub module: Option<String>,
+}
+
+/// `GET /api/der-iq/schema`: what the caller may ask about.
+pub async fn schema(caller: Caller, Query(p): Query<SchemaParams>) -> Result<Json<Value>, ApiError> {
+    let module = match p.module.as_deref() {
+        None => None,
+        Some(m) => Some(m.parse::<Module>().map_err(|e| ApiError::bad_request("unknown_module", e.to_string()))?),
+    };
+    if let Some(m) = module {
+        caller.require(m)?;
+    }
+    Ok(Json(super::schema::for_role(caller.role, module)))
+}

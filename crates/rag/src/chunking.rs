@@ -461,6 +461,18 @@ mod tests {
     }
 
     #[test]
+    fn whole_subtree_limit_gives_finer_chunks() {
+        let s = section(&[("a", "Test after accidents:"), ("a.1", "fatality"), ("a.2", "citation")]);
+        let coarse = Chunker::new(&Words, 256).chunk_section(&s);
+        assert_eq!(coarse.len(), 1);
+        // The prefix alone is 14 words: a 24-token limit cannot hold (a) with its children.
+        let fine = Chunker::new(&Words, 256).with_whole_subtree_limit(24).chunk_section(&s);
+        let cites: Vec<String> = fine.iter().map(|c| c.citation.to_string()).collect();
+        assert_eq!(cites, ["49 CFR 382.303(a)", "49 CFR 382.303(a)(1)", "49 CFR 382.303(a)(2)"]);
+        assert!(fine[1].covers_subtree && !fine[0].covers_subtree);
+    }
+
+    #[test]
     fn overlong_leaf_goes_through_text_splitter() {
         let long = "Each employer shall keep records. ".repeat(20);
         let s = section(&[("c", &long)]);

@@ -10,9 +10,11 @@ use deriq_rag::{Embedder, LocalEmbedder};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let corpus = PathBuf::from(&args[0]);
-    let evals = PathBuf::from(&args[1]);
-    let mut out = std::fs::File::create(&args[2])?;
+    let [corpus, evals, out] = args.as_slice() else {
+        return Err("usage: dump_vectors CORPUS EVALS OUT.jsonl".into());
+    };
+    let (corpus, evals) = (PathBuf::from(corpus), PathBuf::from(evals));
+    let mut out = std::fs::File::create(out)?;
     let m = LocalEmbedder::load_default()?;
     let queries = deriq_rag::eval::load_sets(&evals)?;
     let texts: Vec<String> = queries.iter().map(|q| q.text.clone()).collect();

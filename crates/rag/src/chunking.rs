@@ -462,13 +462,26 @@ mod tests {
 
     #[test]
     fn whole_subtree_limit_gives_finer_chunks() {
-        let s = section(&[("a", "Test after accidents:"), ("a.1", "fatality"), ("a.2", "citation")]);
+        let s = section(&[
+            ("a", "Test after accidents:"),
+            ("a.1", "fatality"),
+            ("a.2", "citation"),
+        ]);
         let coarse = Chunker::new(&Words, 256).chunk_section(&s);
         assert_eq!(coarse.len(), 1);
         // Prefix 14 words + text 7 + 2 special tokens = 23: a 20-token limit splits (a).
-        let fine = Chunker::new(&Words, 256).with_whole_subtree_limit(20).chunk_section(&s);
+        let fine = Chunker::new(&Words, 256)
+            .with_whole_subtree_limit(20)
+            .chunk_section(&s);
         let cites: Vec<String> = fine.iter().map(|c| c.citation.to_string()).collect();
-        assert_eq!(cites, ["49 CFR 382.303(a)", "49 CFR 382.303(a)(1)", "49 CFR 382.303(a)(2)"]);
+        assert_eq!(
+            cites,
+            [
+                "49 CFR 382.303(a)",
+                "49 CFR 382.303(a)(1)",
+                "49 CFR 382.303(a)(2)"
+            ]
+        );
         assert!(fine[1].covers_subtree && !fine[0].covers_subtree);
     }
 

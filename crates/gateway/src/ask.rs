@@ -195,7 +195,11 @@ impl Asker {
                 timings.retrieval = ms(t);
             }
         }
-        let mut answer = if data || citations.is_empty() {
+        let mut answer = if regulatory && !data && citations.is_empty() && self.retrieval.is_some() {
+            let mut a = empty_answer(AnswerKind::NotUnderstood, drafter.name());
+            a.answer = "The regulations DER IQ holds (49 CFR Parts 40, 382 and 391, 29 CFR 1904, and the FCRA) do not cover this question closely enough to answer it; ask about those rules, or about your data.".into();
+            a
+        } else if data || citations.is_empty() {
             let passages: Vec<Passage> = citations.iter().map(|c| Passage { citation: c.citation.clone(), title: c.title.clone(), text: c.text.clone() }).collect();
             self.data_answer(req, question, role, &scope, drafter.as_ref(), passages, &mut timings).await?
         } else {

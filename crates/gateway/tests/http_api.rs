@@ -106,7 +106,7 @@ async fn health_readiness_openapi_and_unknown_paths() {
     let (st, v) = get(&s, "/openapi.json", None, &[]).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["openapi"], "3.1.0");
-    for p in ["/api/der-iq/query", "/api/der-iq/search", "/api/der-iq/schema", "/healthz", "/readyz", "/metrics"] {
+    for p in ["/api/der-iq/query", "/api/der-iq/chat", "/api/der-iq/search", "/api/der-iq/schema", "/healthz", "/readyz", "/metrics"] {
         assert!(v["paths"].get(p).is_some(), "{p} missing from the OpenAPI document");
     }
     let (st, v) = get(&s, "/api/der-iq/nothing", None, &[]).await;
@@ -338,5 +338,38 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     s.stop().await;
     assert_eq!(in_flight.await.unwrap().unwrap(), StatusCode::OK);
     assert!(reqwest::get(format!("{base}/healthz")).await.is_err(), "the listener is closed");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn pii_exports_need_a_recent_mfa_for_full_tier_roles() {
+    let app = TestApp::new().await;
+    let s = app.serve().await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = s.claims(&demo_email(Role::CompanyAdmin)).await;
+    let export = |token: String| {
+        let r = s.client.post(s.url("/api/der-iq/query")).bearer_auth(token).json(&json!({ "question": QUESTION, "export": true })).send();
+        async move {
+            let r = r.await.unwrap();
+            let (st, ct) = (r.status(), r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default());
+            (st, ct, r.text().await.unwrap())
+        }
+    };
+    let (st, _, body) = export(s.keys.mint(&claims).unwrap()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("mfa_required") && body.contains("MFA required"), "{body}");
+    let (st, _, body) = export(s.keys.mint(&Claims { mfa: Some(now - 20 * 60), ..claims.clone() }).unwrap()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "a 20-minute-old MFA is too old: {body}");
+    let (st, ct, csv) = export(s.keys.mint(&Claims { mfa: Some(now - 60), ..claims.clone() }).unwrap()).await;
+    assert_eq!(st, StatusCode::OK, "{csv}");
+    assert!(ct.starts_with("text/csv"), "{ct}");
+    let (_, _, json_answer) = post(&s, "/api/der-iq/query", &s.keys.mint(&claims).unwrap(), json!({ "question": QUESTION })).await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], json_answer["columns"][0]["name"].as_str().unwrap());
+    assert_eq!(lines[1], json_answer["rows"][0][0].to_string(), "the CSV holds the same rows");
+    // The de-identified tier sees no PII, so its exports need no MFA.
+    let (st, _, body) = export(s.token(Role::Auditor).await).await;
+    assert_ne!(st, StatusCode::FORBIDDEN, "{body}");
+    s.stop().await;
     app.cleanup().await;
 }

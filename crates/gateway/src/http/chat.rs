@@ -73,10 +73,10 @@ fn lock(c: &Mutex<Conversation>) -> std::sync::MutexGuard<'_, Conversation> {
 }
 
 fn remember(conv: &Mutex<Conversation>, question: &str, answer: &Answer) {
-    if answer.kind == AnswerKind::Data || answer.kind == AnswerKind::Mixed {
-        if let Some(sql) = answer.drafted_sql.clone().or_else(|| answer.sql.clone()) {
-            lock(conv).last = Some((question.trim().to_string(), sql));
-        }
+    if (answer.kind == AnswerKind::Data || answer.kind == AnswerKind::Mixed)
+        && let Some(sql) = answer.drafted_sql.clone().or_else(|| answer.sql.clone())
+    {
+        lock(conv).last = Some((question.trim().to_string(), sql));
     }
 }
 

@@ -91,16 +91,15 @@ fn retry_secs(d: Duration) -> u64 {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, Json(self.body())).into_response();
-        if let Some(r) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&retry_secs(r).max(1).to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(r) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&retry_secs(r).max(1).to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        if self.status == StatusCode::UNAUTHORIZED {
-            let v = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.code);
-            if let Ok(v) = HeaderValue::from_str(&v) {
-                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
+        if self.status == StatusCode::UNAUTHORIZED
+            && let Ok(v) = HeaderValue::from_str(&format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.code))
+        {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
         resp
     }

@@ -78,6 +78,47 @@ pub struct QueryBody {
     /// The module the question is asked from (RBAC is checked before anything runs).
     #[serde(default)]
     pub module: Option<Module>,
+    /// Download the rows as CSV. For a full-tier role (the rows may hold PII) the token
+    /// must carry an `mfa` claim from the last [`MFA_FRESH_SECONDS`] seconds.
+    #[serde(default)]
+    pub export: bool,
+}
+
+/// How recent an MFA must be for a PII export.
+pub const MFA_FRESH_SECONDS: i64 = 15 * 60;
+
+/// A PII export needs a recent MFA: 403 "MFA required" otherwise.
+pub fn require_mfa_for_export(caller: &Caller, now: i64) -> Result<(), ApiError> {
+    if deriq_core::permissions::tier(caller.role) != deriq_core::Tier::Full {
+        return Ok(());
+    }
+    match caller.claims.mfa {
+        Some(at) if at <= now + super::auth::LEEWAY_SECONDS as i64 && now - at <= MFA_FRESH_SECONDS => Ok(()),
+        Some(_) => Err(ApiError::forbidden("mfa_required", "MFA required: the last MFA is older than 15 minutes").hint("complete MFA again, then retry the export")),
+        None => Err(ApiError::forbidden("mfa_required", "MFA required: exports that may hold PII need a token with a recent `mfa` claim").hint("complete MFA, then retry the export")),
+    }
+}
+
+fn csv_field(v: &Value) -> String {
+    let text = match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    // Quote when needed; neutralise spreadsheet formulas.
+    let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() { format!("'{text}") } else { text };
+    if text.contains([',', '"', '\n', '\r']) || text.starts_with(' ') || text.ends_with(' ') { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+}
+
+/// The rows of an answer as CSV (header line first).
+pub fn csv(answer: &Answer) -> String {
+    let mut out = answer.columns.iter().map(|c| csv_field(&Value::String(c.name.clone()))).collect::<Vec<_>>().join(",");
+    out.push_str("\r\n");
+    for row in &answer.rows {
+        out.push_str(&row.iter().map(csv_field).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// Runs `work` once per Idempotency-Key (per user and route), replaying its response to retries.
@@ -160,12 +201,41 @@ pub async fn query(
     if let Some(m) = q.module {
         caller.require(m)?;
     }
+    if q.export {
+        require_mfa_for_export(&caller, super::caller::unix_now())?;
+    }
     let req = ask_request(&caller, &q.question, q.drafter, &rid, Some(peer), &headers);
+    let export = q.export;
     idempotent(&s, &caller, "query", &headers, &body.raw, async {
         let answer = s.asker.ask(&req).await?;
-        answer_response(&s, &answer)
+        if !export {
+            return answer_response(&s, &answer);
+        }
+        s.metrics.record_answer(&answer);
+        if answer.sql.is_none() {
+            return Err(ApiError::unprocessable("nothing_to_export", format!("the question did not produce rows to export: {}", answer.answer)));
+        }
+        let disposition = format!("attachment; filename=\"der-iq-{}.csv\"", answer.request_id);
+        let mut resp = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], csv(&answer)).into_response();
+        resp.extensions_mut().insert(pipeline_time(&answer));
+        Ok(resp)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_field(&json!("plain")), "plain");
+        assert_eq!(csv_field(&json!("a,b")), "\"a,b\"");
+        assert_eq!(csv_field(&json!("say \"hi\"")), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field(&json!("=HYPERLINK(\"x\")")), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field(&json!(-3)), "-3");
+        assert_eq!(csv_field(&Value::Null), "");
+    }
 }
 
 /// The body of `POST /api/der-iq/search`.

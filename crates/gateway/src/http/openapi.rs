@@ -50,6 +50,12 @@ pub fn document() -> Value {
                 "QueryRequest": { "type": "object", "required": ["question"], "additionalProperties": false, "properties": {
                     "question": { "type": "string", "minLength": 1, "maxLength": 2000 },
                     "drafter": { "type": "string", "enum": ["offline", "anthropic", "openai"] },
+                    "module": { "type": "string", "enum": modules.clone() },
+                    "export": { "type": "boolean", "description": "Rows as text/csv; full-tier roles need an `mfa` claim from the last 15 minutes" } } },
+                "ChatRequest": { "type": "object", "required": ["message"], "additionalProperties": false, "properties": {
+                    "conversation_id": { "type": "string", "format": "uuid" },
+                    "message": { "type": "string", "minLength": 1, "maxLength": 2000 },
+                    "drafter": { "type": "string", "enum": ["offline", "anthropic", "openai"] },
                     "module": { "type": "string", "enum": modules } } },
                 "Answer": { "type": "object", "properties": {
                     "kind": { "type": "string", "enum": ["data", "regulatory", "mixed", "refused", "not_understood"] },
@@ -72,6 +78,8 @@ pub fn document() -> Value {
                 json!({ "description": "The answer, as `deriq ask --json` prints it", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } })) },
             "/api/der-iq/search": { "post": protected("Search the regulations", Some(json!({ "$ref": "#/components/schemas/SearchRequest" })),
                 json!({ "description": "Passages with citations", "content": { "application/json": { "schema": { "type": "object", "properties": { "results": { "type": "array", "items": { "$ref": "#/components/schemas/Citation" } } } } } } })) },
+            "/api/der-iq/chat": { "post": protected("A conversation turn; `Accept: text/event-stream` streams conversation, status, sql, rows, answer, citations and timings events (error events on failure)", Some(json!({ "$ref": "#/components/schemas/ChatRequest" })),
+                json!({ "description": "`{conversation_id, answer}`, or an event stream", "content": { "application/json": { "schema": { "type": "object" } }, "text/event-stream": { "schema": { "type": "string" } } } })) },
             "/api/der-iq/schema": { "get": protected("What the caller may ask about", None, json!({ "description": "Modules, tables and visible columns" })) }
         }
     })

@@ -18,7 +18,11 @@ use deriq_sql_guard::Guard;
 use deriq_sql_guard::corpus::{ACCEPTED, Expect, attack_corpus};
 
 fn rejected() -> Vec<&'static str> {
-    attack_corpus().iter().filter(|a| a.expect != Expect::Scoped).map(|a| a.sql).collect()
+    attack_corpus()
+        .iter()
+        .filter(|a| a.expect != Expect::Scoped)
+        .map(|a| a.sql)
+        .collect()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -70,7 +74,9 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    c.bench_function("policy compilation (Guard::new)", |b| b.iter(|| black_box(Guard::new(fixture::auditor()).is_ok())));
+    c.bench_function("policy compilation (Guard::new)", |b| {
+        b.iter(|| black_box(Guard::new(fixture::auditor()).is_ok()))
+    });
 }
 
 criterion_group! {

@@ -87,20 +87,32 @@ impl Guard {
                     return Err(PolicyError::BadName(c.name.clone()));
                 }
                 if tp.columns.iter().filter(|o| o.name == c.name).count() > 1 {
-                    return Err(PolicyError::DuplicateColumn { table: name.clone(), column: c.name.clone() });
+                    return Err(PolicyError::DuplicateColumn {
+                        table: name.clone(),
+                        column: c.name.clone(),
+                    });
                 }
                 match &c.access {
                     ColumnAccess::Allowed => {
-                        visible.push(VisibleColumn { name: c.name.clone(), masked: false });
-                        projection.push(SelectItem::UnnamedExpr(Expr::Identifier(ident_for(&c.name))));
+                        visible.push(VisibleColumn {
+                            name: c.name.clone(),
+                            masked: false,
+                        });
+                        projection.push(SelectItem::UnnamedExpr(Expr::Identifier(ident_for(
+                            &c.name,
+                        ))));
                     }
                     ColumnAccess::Masked => {
-                        let data_type = parse_type(&c.sql_type).ok_or_else(|| PolicyError::BadType {
-                            table: name.clone(),
-                            column: c.name.clone(),
-                            sql_type: c.sql_type.clone(),
-                        })?;
-                        visible.push(VisibleColumn { name: c.name.clone(), masked: true });
+                        let data_type =
+                            parse_type(&c.sql_type).ok_or_else(|| PolicyError::BadType {
+                                table: name.clone(),
+                                column: c.name.clone(),
+                                sql_type: c.sql_type.clone(),
+                            })?;
+                        visible.push(VisibleColumn {
+                            name: c.name.clone(),
+                            masked: true,
+                        });
                         projection.push(SelectItem::ExprWithAlias {
                             expr: Expr::Cast {
                                 kind: CastKind::DoubleColon,
@@ -111,24 +123,39 @@ impl Guard {
                             alias: ident_for(&c.name),
                         });
                     }
-                    ColumnAccess::Rejected { hint } => rejected.push((c.name.clone(), hint.clone())),
+                    ColumnAccess::Rejected { hint } => {
+                        rejected.push((c.name.clone(), hint.clone()))
+                    }
                 }
             }
             if projection.is_empty() {
                 return Err(PolicyError::NoVisibleColumns(name.clone()));
             }
-            if !tp.scope.iter().any(|f| matches!(f, ScopeFilter::Tenant { .. })) {
+            if !tp
+                .scope
+                .iter()
+                .any(|f| matches!(f, ScopeFilter::Tenant { .. }))
+            {
                 return Err(PolicyError::UnscopedTable(name.clone()));
             }
             let mut predicate: Option<Expr> = None;
             for f in &tp.scope {
                 if !tp.columns.iter().any(|c| c.name == f.column()) {
-                    return Err(PolicyError::UnknownScopeColumn { table: name.clone(), column: f.column().to_string() });
+                    return Err(PolicyError::UnknownScopeColumn {
+                        table: name.clone(),
+                        column: f.column().to_string(),
+                    });
                 }
-                let Some(p) = scope_predicate(f, &slots) else { continue };
+                let Some(p) = scope_predicate(f, &slots) else {
+                    continue;
+                };
                 predicate = Some(match predicate {
                     None => p,
-                    Some(acc) => Expr::BinaryOp { left: Box::new(acc), op: BinaryOperator::And, right: Box::new(p) },
+                    Some(acc) => Expr::BinaryOp {
+                        left: Box::new(acc),
+                        op: BinaryOperator::And,
+                        right: Box::new(p),
+                    },
                 });
             }
             let from = TableFactor::Table {
@@ -167,10 +194,23 @@ impl Guard {
             };
             tables.insert(
                 name.clone(),
-                CompiledTable { name: name.clone(), skeleton, items, default_item, visible, base_cols, rejected, injected },
+                CompiledTable {
+                    name: name.clone(),
+                    skeleton,
+                    items,
+                    default_item,
+                    visible,
+                    base_cols,
+                    rejected,
+                    injected,
+                },
             );
         }
-        Ok(Guard { policy, tables, params })
+        Ok(Guard {
+            policy,
+            tables,
+            params,
+        })
     }
 
     /// The policy this guard enforces.
@@ -194,7 +234,14 @@ fn param_slots(policy: &Policy) -> (ParamSlots, Vec<Param>) {
         params.push(Param::Uuid(id.clone()));
         params.len()
     });
-    (ParamSlots { tenants: 1, locations, employee }, params)
+    (
+        ParamSlots {
+            tenants: 1,
+            locations,
+            employee,
+        },
+        params,
+    )
 }
 
 fn placeholder(n: usize, data_type: DataType) -> Expr {
@@ -207,7 +254,10 @@ fn placeholder(n: usize, data_type: DataType) -> Expr {
 }
 
 fn uuid_array() -> DataType {
-    DataType::Array(ArrayElemTypeDef::SquareBracket(Box::new(DataType::Uuid), None))
+    DataType::Array(ArrayElemTypeDef::SquareBracket(
+        Box::new(DataType::Uuid),
+        None,
+    ))
 }
 
 fn scope_predicate(filter: &ScopeFilter, slots: &ParamSlots) -> Option<Expr> {
@@ -245,7 +295,10 @@ fn select_query(projection: Vec<SelectItem>, from: TableFactor, selection: Optio
         projection,
         exclude: None,
         into: None,
-        from: vec![TableWithJoins { relation: from, joins: vec![] }],
+        from: vec![TableWithJoins {
+            relation: from,
+            joins: vec![],
+        }],
         lateral_views: vec![],
         prewhere: None,
         selection,
@@ -293,7 +346,9 @@ fn normalise(query: Query) -> Option<Box<Query>> {
 
 /// Parses a declared column type (`char(2)`, `text[]`, `double precision`).
 fn parse_type(sql_type: &str) -> Option<DataType> {
-    let mut parser = Parser::new(&PostgreSqlDialect {}).try_with_sql(sql_type).ok()?;
+    let mut parser = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql_type)
+        .ok()?;
     let data_type = parser.parse_data_type().ok()?;
     (parser.peek_token().token == Token::EOF).then_some(data_type)
 }

@@ -21,8 +21,8 @@
 #![warn(missing_docs)]
 
 mod compiled;
-pub mod functions;
 pub mod corpus;
+pub mod functions;
 mod names;
 mod namespace;
 mod outcome;
@@ -35,12 +35,18 @@ mod walker;
 pub use compiled::Guard;
 pub use outcome::{Accepted, Decision, Param, Reason, ReasonCode, Rejected};
 pub use pipeline::MAX_SQL_BYTES;
-pub use policy::{ColumnAccess, ColumnPolicy, Policy, PolicyError, ScopeFilter, ScopeParams, TablePolicy, Tier};
+pub use policy::{
+    ColumnAccess, ColumnPolicy, Policy, PolicyError, ScopeFilter, ScopeParams, TablePolicy, Tier,
+};
 
 /// Checks one drafted statement against a policy. Compiles the policy on every call; keep
 /// a [`Guard`] when checking several statements for the same caller.
 pub fn guard(sql: &str, policy: &Policy) -> Result<Accepted, Rejected> {
-    let compiled = Guard::new(policy.clone())
-        .map_err(|e| Rejected::single(ReasonCode::PolicyInvalid, format!("the policy is invalid: {e}")))?;
+    let compiled = Guard::new(policy.clone()).map_err(|e| {
+        Rejected::single(
+            ReasonCode::PolicyInvalid,
+            format!("the policy is invalid: {e}"),
+        )
+    })?;
     compiled.check(sql)
 }

@@ -23,7 +23,10 @@ pub fn fold(ident: &Ident) -> Result<String, Reason> {
         }
     };
     if name.is_empty() {
-        return Err(Reason::new(ReasonCode::UnsupportedSyntax, "empty identifiers are not allowed"));
+        return Err(Reason::new(
+            ReasonCode::UnsupportedSyntax,
+            "empty identifiers are not allowed",
+        ));
     }
     if name.len() > MAX_IDENT_BYTES {
         return Err(Reason::new(
@@ -32,7 +35,10 @@ pub fn fold(ident: &Ident) -> Result<String, Reason> {
         ));
     }
     if name.contains('\0') {
-        return Err(Reason::new(ReasonCode::UnsupportedSyntax, "identifiers may not contain NUL"));
+        return Err(Reason::new(
+            ReasonCode::UnsupportedSyntax,
+            "identifiers may not contain NUL",
+        ));
     }
     Ok(name)
 }
@@ -103,8 +109,14 @@ mod tests {
 
     #[test]
     fn folding_follows_postgres() {
-        assert_eq!(fold(&Ident::new("EmPloyees")).ok(), Some("employees".to_string()));
-        assert_eq!(fold(&Ident::with_quote('"', "EmPloyees")).ok(), Some("EmPloyees".to_string()));
+        assert_eq!(
+            fold(&Ident::new("EmPloyees")).ok(),
+            Some("employees".to_string())
+        );
+        assert_eq!(
+            fold(&Ident::with_quote('"', "EmPloyees")).ok(),
+            Some("EmPloyees".to_string())
+        );
         assert!(fold(&Ident::new("x".repeat(64))).is_err());
         assert!(fold(&Ident::with_quote('`', "x")).is_err());
     }

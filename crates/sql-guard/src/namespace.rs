@@ -19,7 +19,11 @@ pub(crate) struct Col {
 impl Col {
     /// A computed column.
     pub fn computed(name: Option<String>) -> Col {
-        Col { name: name.map(Arc::from), masked: None, base: None }
+        Col {
+            name: name.map(Arc::from),
+            masked: None,
+            base: None,
+        }
     }
 
     /// Whether the column has this name.
@@ -64,7 +68,13 @@ impl Rel {
     /// A range variable.
     pub fn new(name: Option<String>, alias: Option<Ident>, cols: Vec<Col>, kind: RelKind) -> Rel {
         let used = vec![false; cols.len()];
-        Rel { name, alias, cols, used, kind }
+        Rel {
+            name,
+            alias,
+            cols,
+            used,
+            kind,
+        }
     }
 
     /// A poisoned range variable.
@@ -136,7 +146,9 @@ impl Block {
 
     /// The range variables of this block with this name.
     pub fn rels_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Rel> + 'a {
-        self.rels.iter().filter(move |r| r.name.as_deref() == Some(name))
+        self.rels
+            .iter()
+            .filter(move |r| r.name.as_deref() == Some(name))
     }
 
     /// Marks every column with this name as used (USING columns).

@@ -74,7 +74,10 @@ pub struct Reason {
 impl Reason {
     /// A reason from a code and a message.
     pub fn new(code: ReasonCode, message: impl Into<String>) -> Self {
-        Reason { code, message: message.into() }
+        Reason {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -131,7 +134,9 @@ pub struct Rejected {
 impl Rejected {
     /// A rejection with a single reason.
     pub fn single(code: ReasonCode, message: impl Into<String>) -> Self {
-        Rejected { reasons: vec![Reason::new(code, message)] }
+        Rejected {
+            reasons: vec![Reason::new(code, message)],
+        }
     }
 
     /// Whether any reason has this code.
@@ -141,7 +146,11 @@ impl Rejected {
 
     /// All messages joined with "; ".
     pub fn summary(&self) -> String {
-        self.reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; ")
+        self.reasons
+            .iter()
+            .map(|r| r.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 

@@ -38,12 +38,18 @@ fn protect_operands(expr: &mut Expr) {
         | Expr::InList { expr, .. }
         | Expr::InSubquery { expr, .. }
         | Expr::Collate { expr, .. } => wrap(expr),
-        Expr::Cast { kind: CastKind::DoubleColon, expr, .. } => wrap(expr),
+        Expr::Cast {
+            kind: CastKind::DoubleColon,
+            expr,
+            ..
+        } => wrap(expr),
         Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
             wrap(a);
             wrap(b);
         }
-        Expr::Between { expr, low, high, .. } => {
+        Expr::Between {
+            expr, low, high, ..
+        } => {
             wrap(expr);
             wrap(low);
             wrap(high);
@@ -55,7 +61,10 @@ fn protect_operands(expr: &mut Expr) {
             wrap(pattern);
         }
         Expr::AnyOp { left, .. } | Expr::AllOp { left, .. } => wrap(left),
-        Expr::AtTimeZone { timestamp, time_zone } => {
+        Expr::AtTimeZone {
+            timestamp,
+            time_zone,
+        } => {
             wrap(timestamp);
             wrap(time_zone);
         }
@@ -93,7 +102,10 @@ fn is_compound(expr: &Expr) -> bool {
 
 fn wrap(operand: &mut Box<Expr>) {
     if is_compound(operand) {
-        let inner = std::mem::replace(operand.as_mut(), Expr::Value(sqlparser::ast::Value::Null.into()));
+        let inner = std::mem::replace(
+            operand.as_mut(),
+            Expr::Value(sqlparser::ast::Value::Null.into()),
+        );
         **operand = Expr::Nested(Box::new(inner));
     }
 }
@@ -122,7 +134,10 @@ mod tests {
 
     #[test]
     fn grouping_becomes_explicit() {
-        assert_eq!(rewrite("SELECT 1 WHERE a OR b AND c"), "SELECT 1 WHERE a OR (b AND c)");
+        assert_eq!(
+            rewrite("SELECT 1 WHERE a OR b AND c"),
+            "SELECT 1 WHERE a OR (b AND c)"
+        );
         assert_eq!(rewrite("SELECT a + b * c"), "SELECT a + (b * c)");
         assert_eq!(rewrite("SELECT (a + b) * c"), "SELECT (a + b) * c");
     }

@@ -26,7 +26,10 @@ impl Guard {
         let second = self.pass(&first.sql).map_err(|r| {
             Rejected::single(
                 ReasonCode::RewriteUnstable,
-                format!("internal error: the rewritten query did not validate again ({})", r.summary()),
+                format!(
+                    "internal error: the rewritten query did not validate again ({})",
+                    r.summary()
+                ),
             )
         })?;
         if second.sql != first.sql || second.facts != first.facts {
@@ -57,15 +60,26 @@ impl Guard {
         let mut statements = Parser::new(&PostgreSqlDialect {})
             .try_with_sql(sql)
             .and_then(|mut p| p.parse_statements())
-            .map_err(|e| Rejected::single(ReasonCode::ParseError, format!("the SQL does not parse: {e}")))?;
+            .map_err(|e| {
+                Rejected::single(
+                    ReasonCode::ParseError,
+                    format!("the SQL does not parse: {e}"),
+                )
+            })?;
         if statements.len() > 1 {
             return Err(Rejected::single(
                 ReasonCode::MultipleStatements,
-                format!("exactly one statement is allowed; found {} separated by ';'", statements.len()),
+                format!(
+                    "exactly one statement is allowed; found {} separated by ';'",
+                    statements.len()
+                ),
             ));
         }
         let Some(mut statement) = statements.pop() else {
-            return Err(Rejected::single(ReasonCode::ParseError, "there is no SQL statement"));
+            return Err(Rejected::single(
+                ReasonCode::ParseError,
+                "there is no SQL statement",
+            ));
         };
         let mut walker = Walker::new(self);
         walker.statement(&mut statement);
@@ -75,6 +89,9 @@ impl Guard {
             return Err(Rejected { reasons });
         }
         parenthesize(&mut statement);
-        Ok(Pass { sql: statement.to_string(), facts })
+        Ok(Pass {
+            sql: statement.to_string(),
+            facts,
+        })
     }
 }

@@ -19,7 +19,10 @@ pub(crate) fn literal_count(expr: &Expr, what: &str) -> Result<Option<u64>, Reas
 }
 
 fn bad(what: &str) -> Reason {
-    Reason::new(ReasonCode::BadLimit, format!("{what} must be a plain non-negative integer, such as {what} 100"))
+    Reason::new(
+        ReasonCode::BadLimit,
+        format!("{what} must be a plain non-negative integer, such as {what} 100"),
+    )
 }
 
 /// Checks LIMIT/OFFSET/FETCH of a query and turns `FETCH FIRST n ROWS ONLY` into
@@ -28,9 +31,16 @@ pub(crate) fn normalise(q: &mut Query) -> Result<Option<u64>, Reason> {
     let mut limit = None;
     match &q.limit_clause {
         None => {}
-        Some(LimitClause::LimitOffset { limit: l, offset, limit_by }) => {
+        Some(LimitClause::LimitOffset {
+            limit: l,
+            offset,
+            limit_by,
+        }) => {
             if !limit_by.is_empty() {
-                return Err(Reason::new(ReasonCode::UnsupportedSyntax, "LIMIT ... BY is not supported"));
+                return Err(Reason::new(
+                    ReasonCode::UnsupportedSyntax,
+                    "LIMIT ... BY is not supported",
+                ));
             }
             if let Some(l) = l {
                 limit = literal_count(l, "LIMIT")?;
@@ -40,15 +50,24 @@ pub(crate) fn normalise(q: &mut Query) -> Result<Option<u64>, Reason> {
             }
         }
         Some(LimitClause::OffsetCommaLimit { .. }) => {
-            return Err(Reason::new(ReasonCode::UnsupportedSyntax, "LIMIT offset, count is not PostgreSQL; write LIMIT count OFFSET offset"));
+            return Err(Reason::new(
+                ReasonCode::UnsupportedSyntax,
+                "LIMIT offset, count is not PostgreSQL; write LIMIT count OFFSET offset",
+            ));
         }
     }
     if let Some(fetch) = q.fetch.take() {
         if fetch.with_ties || fetch.percent {
-            return Err(Reason::new(ReasonCode::UnsupportedSyntax, "FETCH ... WITH TIES and PERCENT are not supported; use LIMIT"));
+            return Err(Reason::new(
+                ReasonCode::UnsupportedSyntax,
+                "FETCH ... WITH TIES and PERCENT are not supported; use LIMIT",
+            ));
         }
         if limit.is_some() {
-            return Err(Reason::new(ReasonCode::BadLimit, "use either LIMIT or FETCH FIRST, not both"));
+            return Err(Reason::new(
+                ReasonCode::BadLimit,
+                "use either LIMIT or FETCH FIRST, not both",
+            ));
         }
         let n = match &fetch.quantity {
             Some(e) => literal_count(e, "FETCH FIRST")?,
@@ -58,7 +77,13 @@ pub(crate) fn normalise(q: &mut Query) -> Result<Option<u64>, Reason> {
         let n_expr = n.map(|n| Expr::Value(Value::Number(n.to_string(), false).into()));
         match &mut q.limit_clause {
             Some(LimitClause::LimitOffset { limit: l, .. }) => *l = n_expr,
-            _ => q.limit_clause = Some(LimitClause::LimitOffset { limit: n_expr, offset: None, limit_by: vec![] }),
+            _ => {
+                q.limit_clause = Some(LimitClause::LimitOffset {
+                    limit: n_expr,
+                    offset: None,
+                    limit_by: vec![],
+                })
+            }
         }
     }
     Ok(limit)
@@ -69,14 +94,22 @@ pub(crate) fn normalise(q: &mut Query) -> Result<Option<u64>, Reason> {
 pub(crate) fn apply(q: &mut Query, cap: u64) -> Result<u64, Reason> {
     let limit = normalise(q)?;
     let applied = limit.map_or(cap, |n| n.min(cap));
-    let cap_expr = Some(Expr::Value(Value::Number(applied.to_string(), false).into()));
+    let cap_expr = Some(Expr::Value(
+        Value::Number(applied.to_string(), false).into(),
+    ));
     match &mut q.limit_clause {
         Some(LimitClause::LimitOffset { limit: l, .. }) => {
             if limit != Some(applied) {
                 *l = cap_expr;
             }
         }
-        _ => q.limit_clause = Some(LimitClause::LimitOffset { limit: cap_expr, offset: None, limit_by: vec![] }),
+        _ => {
+            q.limit_clause = Some(LimitClause::LimitOffset {
+                limit: cap_expr,
+                offset: None,
+                limit_by: vec![],
+            })
+        }
     }
     Ok(applied)
 }

@@ -10,7 +10,11 @@ use deriq_sql_guard::corpus::ACCEPTED;
 #[test]
 fn the_realistic_set_passes_for_every_caller() {
     assert_eq!(ACCEPTED.len(), 50);
-    for g in [compiled(auditor()), compiled(site_supervisor()), compiled(employee_self())] {
+    for g in [
+        compiled(auditor()),
+        compiled(site_supervisor()),
+        compiled(employee_self()),
+    ] {
         for sql in ACCEPTED {
             let a = accept(&g, sql);
             assert!(!a.tables.is_empty(), "{sql}");
@@ -119,7 +123,12 @@ fn rewrites_keep_the_query_and_scope_every_table() {
     let g = compiled(site_supervisor());
     for (sql, want) in REWRITES {
         let a = accept(&g, sql);
-        assert_eq!(&unwrap_scoped(&a.sql), want, "\n  drafted: {sql}\n  output:  {}", a.sql);
+        assert_eq!(
+            &unwrap_scoped(&a.sql),
+            want,
+            "\n  drafted: {sql}\n  output:  {}",
+            a.sql
+        );
     }
 }
 
@@ -131,11 +140,22 @@ fn reports_tables_columns_masks_and_scope() {
         "SELECT e.id, e.last_name, d.id AS test FROM employees e JOIN drug_tests d ON d.employee_id = e.id",
     );
     assert_eq!(a.tables, vec!["drug_tests", "employees"]);
-    assert_eq!(a.columns_read, vec!["drug_tests.employee_id", "drug_tests.id", "employees.id", "employees.last_name"]);
+    assert_eq!(
+        a.columns_read,
+        vec![
+            "drug_tests.employee_id",
+            "drug_tests.id",
+            "employees.id",
+            "employees.last_name"
+        ]
+    );
     assert_eq!(a.masked, vec!["employees.last_name"]);
     assert_eq!(
         a.injected,
-        vec!["drug_tests: tenant_id = ANY($1::UUID[])", "employees: tenant_id = ANY($1::UUID[])"]
+        vec![
+            "drug_tests: tenant_id = ANY($1::UUID[])",
+            "employees: tenant_id = ANY($1::UUID[])"
+        ]
     );
     assert_eq!(a.row_cap_applied, 1000);
 }
@@ -143,15 +163,26 @@ fn reports_tables_columns_masks_and_scope() {
 #[test]
 fn masked_column_listed_in_group_by_is_rejected_even_when_listed_in_select() {
     let g = compiled(auditor());
-    let r = g.check("SELECT e.last_name, count(*) FROM employees e GROUP BY e.last_name").unwrap_err();
-    assert!(r.has(deriq_sql_guard::ReasonCode::MaskedColumnMisuse), "{:?}", r.reasons);
+    let r = g
+        .check("SELECT e.last_name, count(*) FROM employees e GROUP BY e.last_name")
+        .unwrap_err();
+    assert!(
+        r.has(deriq_sql_guard::ReasonCode::MaskedColumnMisuse),
+        "{:?}",
+        r.reasons
+    );
 }
 
 #[test]
 fn own_record_scope_adds_the_employee_predicate() {
     let g = compiled(employee_self());
     let a = accept(&g, "SELECT count(*) FROM training_certificates");
-    assert!(a.sql.contains("WHERE (tenant_id = ANY($1::UUID[])) AND (employee_id = $2::UUID)"), "{}", a.sql);
+    assert!(
+        a.sql
+            .contains("WHERE (tenant_id = ANY($1::UUID[])) AND (employee_id = $2::UUID)"),
+        "{}",
+        a.sql
+    );
     assert_eq!(
         serde_json::to_value(&a.params).unwrap(),
         serde_json::json!([
@@ -161,15 +192,27 @@ fn own_record_scope_adds_the_employee_predicate() {
     );
     // Tables without an employee column (tenants) are scoped to the tenant only.
     let a = accept(&g, "SELECT name FROM tenants");
-    assert!(a.sql.contains("FROM compliance.tenants WHERE tenant_id = ANY($1::UUID[])"), "{}", a.sql);
+    assert!(
+        a.sql
+            .contains("FROM compliance.tenants WHERE tenant_id = ANY($1::UUID[])"),
+        "{}",
+        a.sql
+    );
 }
 
 #[test]
 fn star_inside_exists_is_fine_for_the_deidentified_tier() {
     let g = compiled(auditor());
-    accept(&g, "SELECT e.id FROM employees e WHERE EXISTS (SELECT * FROM drug_tests d WHERE d.employee_id = e.id)");
+    accept(
+        &g,
+        "SELECT e.id FROM employees e WHERE EXISTS (SELECT * FROM drug_tests d WHERE d.employee_id = e.id)",
+    );
     let r = g.check("SELECT e.id FROM employees e WHERE e.id IN (SELECT d.refusal_reason FROM drug_tests d)").unwrap_err();
-    assert!(r.has(deriq_sql_guard::ReasonCode::MaskedColumnMisuse), "{:?}", r.reasons);
+    assert!(
+        r.has(deriq_sql_guard::ReasonCode::MaskedColumnMisuse),
+        "{:?}",
+        r.reasons
+    );
 }
 
 #[test]

@@ -14,7 +14,8 @@ use deriq_core::{Role, SemanticModel};
 use deriq_sql_guard::corpus::{ACCEPTED, Expect, attack_corpus};
 use deriq_sql_guard::functions::default_allowed;
 use deriq_sql_guard::{
-    ColumnAccess, ColumnPolicy, Guard, Policy, ReasonCode, ScopeFilter, ScopeParams, TablePolicy, Tier,
+    ColumnAccess, ColumnPolicy, Guard, Policy, ReasonCode, ScopeFilter, ScopeParams, TablePolicy,
+    Tier,
 };
 
 fn policy_for(role: Role) -> Policy {
@@ -30,26 +31,44 @@ fn policy_for(role: Role) -> Policy {
             .map(|c| ColumnPolicy {
                 name: c.name.clone(),
                 sql_type: c.sql_type.clone(),
-                access: if tier == Tier::Deidentified && c.is_sensitive() { ColumnAccess::Masked } else { ColumnAccess::Allowed },
+                access: if tier == Tier::Deidentified && c.is_sensitive() {
+                    ColumnAccess::Masked
+                } else {
+                    ColumnAccess::Allowed
+                },
             })
             .collect();
-        let mut scope = vec![ScopeFilter::Tenant { column: "tenant_id".into() }];
+        let mut scope = vec![ScopeFilter::Tenant {
+            column: "tenant_id".into(),
+        }];
         if t.column("location_id").is_some() {
-            scope.push(ScopeFilter::Locations { column: "location_id".into() });
+            scope.push(ScopeFilter::Locations {
+                column: "location_id".into(),
+            });
         }
         if t.column("employee_id").is_some() {
-            scope.push(ScopeFilter::Employee { column: "employee_id".into() });
+            scope.push(ScopeFilter::Employee {
+                column: "employee_id".into(),
+            });
         }
         tables.insert(t.name.clone(), TablePolicy { columns, scope });
     }
     let scope = match permissions::data_scope(role) {
-        DataScope::AssignedLocations | DataScope::DivisionLocation => {
-            ScopeParams { tenant_ids: vec![TENANT_A.into()], location_ids: Some(vec![LOCATION_A1.into()]), employee_id: None }
-        }
-        DataScope::AllAssignedCompanies | DataScope::AssignedCompanies => {
-            ScopeParams { tenant_ids: vec![TENANT_A.into(), TENANT_B.into()], location_ids: None, employee_id: None }
-        }
-        _ => ScopeParams { tenant_ids: vec![TENANT_A.into()], location_ids: None, employee_id: None },
+        DataScope::AssignedLocations | DataScope::DivisionLocation => ScopeParams {
+            tenant_ids: vec![TENANT_A.into()],
+            location_ids: Some(vec![LOCATION_A1.into()]),
+            employee_id: None,
+        },
+        DataScope::AllAssignedCompanies | DataScope::AssignedCompanies => ScopeParams {
+            tenant_ids: vec![TENANT_A.into(), TENANT_B.into()],
+            location_ids: None,
+            employee_id: None,
+        },
+        _ => ScopeParams {
+            tenant_ids: vec![TENANT_A.into()],
+            location_ids: None,
+            employee_id: None,
+        },
     };
     Policy {
         role: role.as_str().to_string(),
@@ -66,7 +85,8 @@ fn policy_for(role: Role) -> Policy {
 }
 
 fn guard_for(role: Role) -> Guard {
-    Guard::new(policy_for(role)).unwrap_or_else(|e| panic!("policy of {role:?} does not compile: {e}"))
+    Guard::new(policy_for(role))
+        .unwrap_or_else(|e| panic!("policy of {role:?} does not compile: {e}"))
 }
 
 #[test]
@@ -91,7 +111,10 @@ fn realistic_queries_pass_for_full_and_deidentified_roles() {
 fn attacks_are_rejected_for_real_policies() {
     for role in [Role::CompanyAdmin, Role::SiteSupervisor, Role::Auditor] {
         let g = guard_for(role);
-        for a in attack_corpus().iter().filter(|a| a.expect == Expect::Reject) {
+        for a in attack_corpus()
+            .iter()
+            .filter(|a| a.expect == Expect::Reject)
+        {
             reject(&g, a.sql);
         }
     }
@@ -103,10 +126,19 @@ fn attacks_are_rejected_for_real_policies() {
         "SELECT e.ssn_last4::int FROM employees e",
     ] {
         let r = reject(&g, sql);
-        assert!(r.has(ReasonCode::MaskedColumnMisuse), "{sql}: {:?}", r.reasons);
+        assert!(
+            r.has(ReasonCode::MaskedColumnMisuse),
+            "{sql}: {:?}",
+            r.reasons
+        );
     }
     let a = accept(&g, "SELECT e.id, e.ssn_last4 FROM employees e");
-    assert!(a.sql.contains("(SELECT \"id\", NULL::CHAR(4) AS ssn_last4 FROM compliance.employees"), "{}", a.sql);
+    assert!(
+        a.sql
+            .contains("(SELECT \"id\", NULL::CHAR(4) AS ssn_last4 FROM compliance.employees"),
+        "{}",
+        a.sql
+    );
 }
 
 #[test]
@@ -114,10 +146,20 @@ fn modules_closed_to_a_role_are_not_queryable() {
     let site = guard_for(Role::SiteSupervisor);
     let r = reject(&site, "SELECT count(*) FROM drug_tests");
     assert!(r.has(ReasonCode::RelationNotAllowed), "{:?}", r.reasons);
-    assert!(r.reasons[0].message.contains("check_ins"), "the message lists what the role may query: {}", r.reasons[0].message);
-    accept(&site, "SELECT c.employee_id, count(*) FROM check_ins c GROUP BY c.employee_id");
+    assert!(
+        r.reasons[0].message.contains("check_ins"),
+        "the message lists what the role may query: {}",
+        r.reasons[0].message
+    );
+    accept(
+        &site,
+        "SELECT c.employee_id, count(*) FROM check_ins c GROUP BY c.employee_id",
+    );
 
     let billing = guard_for(Role::BillingAdmin);
-    accept(&billing, "SELECT count(*) FROM employees WHERE employment_status = 'active'");
+    accept(
+        &billing,
+        "SELECT count(*) FROM employees WHERE employment_status = 'active'",
+    );
     reject(&billing, "SELECT count(*) FROM background_checks");
 }

@@ -18,17 +18,132 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 
 const TOKENS: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "JOIN", "LEFT", "ON", "USING", "GROUP BY", "ORDER BY", "HAVING",
-    "LIMIT", "OFFSET", "UNION", "ALL", "EXCEPT", "INTERSECT", "WITH", "RECURSIVE", "AS", "LATERAL", "VALUES", "IN",
-    "EXISTS", "CASE", "WHEN", "THEN", "ELSE", "END", "IS", "NULL", "TRUE", "DISTINCT", "ON", "FOR UPDATE", "INTO",
-    "ONLY", "TABLE", "OVER", "PARTITION BY", "WINDOW", "FILTER", "ROWS", "FETCH FIRST", "ROW", "*", ",", "(", ")",
-    ".", ";", "=", "<>", "<", "+", "-", "/", "||", "::", "::text", "::regclass", "[1]", "$1", "$$", "$x$", "'a'",
-    "'%b%'", "E'\\x'", "U&", "\"", "--", "/*", "*/", "1", "0", "1e10", "employees", "drug_tests", "locations",
-    "check_ins", "compliance", "compliance.employees", "pg_catalog", "pg_roles", "information_schema.tables", "e",
-    "d", "x", "e.id", "e.*", "id", "tenant_id", "employee_id", "location_id", "ssn_last4", "first_name",
-    "date_of_birth", "latitude", "count", "count(*)", "sum", "now()", "pg_sleep", "pg_read_file", "set_config",
-    "to_jsonb", "row", "unnest", "generate_series", "query_to_xml", "format", "interval '1 day'", "ILIKE",
-    "COLLATE", "NATURAL", "CROSS JOIN", "DELETE", "INSERT", "UPDATE", "SET", "ROLE", "COPY", "EXPLAIN", "DO",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "JOIN",
+    "LEFT",
+    "ON",
+    "USING",
+    "GROUP BY",
+    "ORDER BY",
+    "HAVING",
+    "LIMIT",
+    "OFFSET",
+    "UNION",
+    "ALL",
+    "EXCEPT",
+    "INTERSECT",
+    "WITH",
+    "RECURSIVE",
+    "AS",
+    "LATERAL",
+    "VALUES",
+    "IN",
+    "EXISTS",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "IS",
+    "NULL",
+    "TRUE",
+    "DISTINCT",
+    "ON",
+    "FOR UPDATE",
+    "INTO",
+    "ONLY",
+    "TABLE",
+    "OVER",
+    "PARTITION BY",
+    "WINDOW",
+    "FILTER",
+    "ROWS",
+    "FETCH FIRST",
+    "ROW",
+    "*",
+    ",",
+    "(",
+    ")",
+    ".",
+    ";",
+    "=",
+    "<>",
+    "<",
+    "+",
+    "-",
+    "/",
+    "||",
+    "::",
+    "::text",
+    "::regclass",
+    "[1]",
+    "$1",
+    "$$",
+    "$x$",
+    "'a'",
+    "'%b%'",
+    "E'\\x'",
+    "U&",
+    "\"",
+    "--",
+    "/*",
+    "*/",
+    "1",
+    "0",
+    "1e10",
+    "employees",
+    "drug_tests",
+    "locations",
+    "check_ins",
+    "compliance",
+    "compliance.employees",
+    "pg_catalog",
+    "pg_roles",
+    "information_schema.tables",
+    "e",
+    "d",
+    "x",
+    "e.id",
+    "e.*",
+    "id",
+    "tenant_id",
+    "employee_id",
+    "location_id",
+    "ssn_last4",
+    "first_name",
+    "date_of_birth",
+    "latitude",
+    "count",
+    "count(*)",
+    "sum",
+    "now()",
+    "pg_sleep",
+    "pg_read_file",
+    "set_config",
+    "to_jsonb",
+    "row",
+    "unnest",
+    "generate_series",
+    "query_to_xml",
+    "format",
+    "interval '1 day'",
+    "ILIKE",
+    "COLLATE",
+    "NATURAL",
+    "CROSS JOIN",
+    "DELETE",
+    "INSERT",
+    "UPDATE",
+    "SET",
+    "ROLE",
+    "COPY",
+    "EXPLAIN",
+    "DO",
 ];
 
 fn soup() -> impl Strategy<Value = String> {
@@ -45,10 +160,21 @@ fn soup() -> impl Strategy<Value = String> {
 }
 
 fn mutated() -> impl Strategy<Value = String> {
-    let seeds: Vec<&'static str> = ACCEPTED.iter().copied().chain(attack_corpus().iter().map(|a| a.sql)).collect();
+    let seeds: Vec<&'static str> = ACCEPTED
+        .iter()
+        .copied()
+        .chain(attack_corpus().iter().map(|a| a.sql))
+        .collect();
     (
         prop::sample::select(seeds),
-        prop::collection::vec((any::<prop::sample::Index>(), 0..4usize, prop::sample::select(TOKENS)), 1..4),
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                0..4usize,
+                prop::sample::select(TOKENS),
+            ),
+            1..4,
+        ),
     )
         .prop_map(|(seed, edits)| {
             let mut words: Vec<String> = seed.split(' ').map(str::to_string).collect();
@@ -81,11 +207,17 @@ fn check(guards: &[Guard], sql: &str) -> Result<(), TestCaseError> {
         if let Ok(a) = g.check(sql) {
             ACCEPTED_CASES.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = oracle::verify(&a.sql, g.policy()) {
-                return Err(TestCaseError::fail(format!("accepted output fails the oracle for {sql:?}: {e}")));
+                return Err(TestCaseError::fail(format!(
+                    "accepted output fails the oracle for {sql:?}: {e}"
+                )));
             }
             match g.check(&a.sql) {
                 Ok(again) if again == a => {}
-                other => return Err(TestCaseError::fail(format!("not a fixed point for {sql:?}: {other:?}"))),
+                other => {
+                    return Err(TestCaseError::fail(format!(
+                        "not a fixed point for {sql:?}: {other:?}"
+                    )));
+                }
             }
         }
     }
@@ -97,7 +229,10 @@ fn check(guards: &[Guard], sql: &str) -> Result<(), TestCaseError> {
 fn run(strategy: impl Strategy<Value = String>, budget: Duration) -> u32 {
     let guards = [compiled(auditor()), compiled(site_supervisor())];
     let start = Instant::now();
-    let mut runner = TestRunner::new(Config { failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        failure_persistence: None,
+        ..Config::default()
+    });
     let mut cases = 0u32;
     while start.elapsed() < budget {
         let mut tree = strategy.new_tree(&mut runner).unwrap();
@@ -117,7 +252,11 @@ fn run(strategy: impl Strategy<Value = String>, budget: Duration) -> u32 {
             panic!("fuzz failure on {:?}: {}", last.0, last.1);
         }
     }
-    eprintln!("{cases} cases in {:?}, {} acceptances so far", start.elapsed(), ACCEPTED_CASES.load(Ordering::Relaxed));
+    eprintln!(
+        "{cases} cases in {:?}, {} acceptances so far",
+        start.elapsed(),
+        ACCEPTED_CASES.load(Ordering::Relaxed)
+    );
     cases
 }
 
@@ -136,11 +275,26 @@ fn mutated_corpus_never_panics_and_never_escapes() {
 #[test]
 fn pathological_inputs_are_rejected_without_panicking() {
     let g = compiled(auditor());
-    let deep_parens = format!("SELECT {}1{} FROM employees", "(".repeat(5000), ")".repeat(5000));
-    let long_chain = format!("SELECT id FROM employees WHERE {}", vec!["1 = 1"; 3000].join(" AND "));
+    let deep_parens = format!(
+        "SELECT {}1{} FROM employees",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    let long_chain = format!(
+        "SELECT id FROM employees WHERE {}",
+        vec!["1 = 1"; 3000].join(" AND ")
+    );
     let deep_subqueries = format!("SELECT {}1{}", "(SELECT ".repeat(200), ")".repeat(200));
     let minus_chain = format!("SELECT {}1 FROM employees", "- ".repeat(2000));
-    for sql in [deep_parens, long_chain, deep_subqueries, minus_chain, "\0".to_string(), String::new(), ";".repeat(100)] {
+    for sql in [
+        deep_parens,
+        long_chain,
+        deep_subqueries,
+        minus_chain,
+        "\0".to_string(),
+        String::new(),
+        ";".repeat(100),
+    ] {
         assert!(g.check(&sql).is_err());
     }
     let huge = format!("SELECT '{}'", "x".repeat(20_000));

@@ -12,7 +12,15 @@ use proptest::prelude::*;
 fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
     catalogue()
         .into_iter()
-        .map(|(t, cols)| (t, cols.into_iter().filter(|(_, _, p)| *p == Pii::No).map(|(c, _, _)| c).collect()))
+        .map(|(t, cols)| {
+            (
+                t,
+                cols.into_iter()
+                    .filter(|(_, _, p)| *p == Pii::No)
+                    .map(|(c, _, _)| c)
+                    .collect(),
+            )
+        })
         .collect()
 }
 
@@ -48,16 +56,34 @@ fn predicate(alias: String, cols: Vec<&'static str>) -> impl Strategy<Value = St
 
 /// A single SELECT over one or two tables.
 fn simple_select() -> impl Strategy<Value = Generated> + Clone {
-    (table_ref(), proptest::option::of(table_ref()), 0..5usize, any::<bool>(), proptest::option::of(1..5000u64))
+    (
+        table_ref(),
+        proptest::option::of(table_ref()),
+        0..5usize,
+        any::<bool>(),
+        proptest::option::of(1..5000u64),
+    )
         .prop_flat_map(|((t1, qualified1), join, shape, aggregate, limit)| {
             let all = tables();
             let (n1, c1) = all[t1].clone();
-            let from1 = if qualified1 { format!("compliance.{n1} a") } else { format!("{n1} a") };
+            let from1 = if qualified1 {
+                format!("compliance.{n1} a")
+            } else {
+                format!("{n1} a")
+            };
             let (from, refs, join_cols) = match join {
                 Some((t2, _)) => {
                     let (n2, c2) = all[t2].clone();
-                    let on = if c1.contains(&"employee_id") && c2.contains(&"employee_id") { "employee_id" } else { "tenant_id" };
-                    (format!("{from1} LEFT JOIN {n2} b ON b.{on} = a.{on}"), 2, Some(c2))
+                    let on = if c1.contains(&"employee_id") && c2.contains(&"employee_id") {
+                        "employee_id"
+                    } else {
+                        "tenant_id"
+                    };
+                    (
+                        format!("{from1} LEFT JOIN {n2} b ON b.{on} = a.{on}"),
+                        2,
+                        Some(c2),
+                    )
                 }
                 None => (from1, 1, None),
             };
@@ -68,30 +94,39 @@ fn simple_select() -> impl Strategy<Value = Generated> + Clone {
                 Just((from, refs, join_cols, shape, aggregate, limit)),
             )
         })
-        .prop_map(|(picked, pred, (from, refs, join_cols, shape, aggregate, limit))| {
-            let list = match (shape, aggregate) {
-                // `*` over a join would repeat column names, which a derived table cannot expose
-                (0, _) if join_cols.is_none() => "*".to_string(),
-                (0, _) => "a.*".to_string(),
-                (1, _) => "a.*".to_string(),
-                (_, true) => format!("a.{}, count(*) AS n", picked[0]),
-                _ => picked.iter().map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", "),
-            };
-            let list = match (&join_cols, shape) {
-                (Some(c2), 4) if !aggregate => format!("{list}, b.{0} AS b_{0}", c2[0]),
-                _ => list,
-            };
-            let mut sql = format!("SELECT {list} FROM {from} WHERE {pred}");
-            if aggregate && shape >= 2 {
-                sql.push_str(&format!(" GROUP BY a.{} ORDER BY n DESC", picked[0]));
-            } else if shape >= 2 {
-                sql.push_str(" ORDER BY 1");
-            }
-            if let Some(n) = limit {
-                sql.push_str(&format!(" LIMIT {n}"));
-            }
-            Generated { sql, table_refs: refs }
-        })
+        .prop_map(
+            |(picked, pred, (from, refs, join_cols, shape, aggregate, limit))| {
+                let list = match (shape, aggregate) {
+                    // `*` over a join would repeat column names, which a derived table cannot expose
+                    (0, _) if join_cols.is_none() => "*".to_string(),
+                    (0, _) => "a.*".to_string(),
+                    (1, _) => "a.*".to_string(),
+                    (_, true) => format!("a.{}, count(*) AS n", picked[0]),
+                    _ => picked
+                        .iter()
+                        .map(|c| format!("a.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
+                let list = match (&join_cols, shape) {
+                    (Some(c2), 4) if !aggregate => format!("{list}, b.{0} AS b_{0}", c2[0]),
+                    _ => list,
+                };
+                let mut sql = format!("SELECT {list} FROM {from} WHERE {pred}");
+                if aggregate && shape >= 2 {
+                    sql.push_str(&format!(" GROUP BY a.{} ORDER BY n DESC", picked[0]));
+                } else if shape >= 2 {
+                    sql.push_str(" ORDER BY 1");
+                }
+                if let Some(n) = limit {
+                    sql.push_str(&format!(" LIMIT {n}"));
+                }
+                Generated {
+                    sql,
+                    table_refs: refs,
+                }
+            },
+        )
 }
 
 /// Queries built from simple ones: derived tables, CTEs, set operations, IN subqueries.

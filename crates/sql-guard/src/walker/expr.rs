@@ -2,8 +2,8 @@
 
 use sqlparser::ast::{
     ArrayElemTypeDef, BinaryOperator, CastKind, CeilFloorKind, DataType, DateTimeField, Expr,
-    Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments, UnaryOperator,
-    Value, ValueWithSpan, WindowFrameBound, WindowSpec, WindowType,
+    Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
+    UnaryOperator, Value, ValueWithSpan, WindowFrameBound, WindowSpec, WindowType,
 };
 
 use super::{MAX_EXPR_DEPTH, Walker};
@@ -44,11 +44,35 @@ fn is_comparison(op: &BinaryOperator) -> bool {
 pub(crate) fn allowed_type(dt: &DataType) -> bool {
     use DataType::*;
     match dt {
-        Text | Varchar(_) | CharacterVarying(_) | CharVarying(_) | Char(_) | Character(_) | Int(_) | Integer(_)
-        | Int2(_) | Int4(_) | Int8(_) | SmallInt(_) | BigInt(_) | Numeric(_) | Decimal(_) | Real | Float4
-        | Float8 | DoublePrecision | Bool | Boolean | Date | Time(_, _) | Timestamp(_, _) | Uuid => true,
+        Text
+        | Varchar(_)
+        | CharacterVarying(_)
+        | CharVarying(_)
+        | Char(_)
+        | Character(_)
+        | Int(_)
+        | Integer(_)
+        | Int2(_)
+        | Int4(_)
+        | Int8(_)
+        | SmallInt(_)
+        | BigInt(_)
+        | Numeric(_)
+        | Decimal(_)
+        | Real
+        | Float4
+        | Float8
+        | DoublePrecision
+        | Bool
+        | Boolean
+        | Date
+        | Time(_, _)
+        | Timestamp(_, _)
+        | Uuid => true,
         Interval { .. } => true,
-        Array(ArrayElemTypeDef::SquareBracket(inner, _)) => !matches!(**inner, Array(_)) && allowed_type(inner),
+        Array(ArrayElemTypeDef::SquareBracket(inner, _)) => {
+            !matches!(**inner, Array(_)) && allowed_type(inner)
+        }
         _ => false,
     }
 }
@@ -61,7 +85,10 @@ impl Walker<'_> {
     pub(crate) fn expr(&mut self, e: &mut Expr, clause: &str) {
         self.expr_depth += 1;
         if self.expr_depth > MAX_EXPR_DEPTH {
-            self.reject(ReasonCode::TooDeep, format!("expressions are nested more than {MAX_EXPR_DEPTH} levels deep"));
+            self.reject(
+                ReasonCode::TooDeep,
+                format!("expressions are nested more than {MAX_EXPR_DEPTH} levels deep"),
+            );
         } else {
             self.expr_inner(e, clause);
         }
@@ -280,7 +307,10 @@ impl Walker<'_> {
     fn builtin(&mut self, name: &str) {
         if !self.g.policy.functions.contains(name) {
             let allowed = self.allowed_functions();
-            self.reject(ReasonCode::FunctionNotAllowed, format!("function {name} is not allowed; {allowed}"));
+            self.reject(
+                ReasonCode::FunctionNotAllowed,
+                format!("function {name} is not allowed; {allowed}"),
+            );
         }
     }
 
@@ -305,15 +335,26 @@ impl Walker<'_> {
                 None
             }
             Value::EscapedStringLiteral(_) => {
-                self.reject(ReasonCode::LiteralNotAllowed, "E'...' strings are not allowed; use a plain '...' string");
+                self.reject(
+                    ReasonCode::LiteralNotAllowed,
+                    "E'...' strings are not allowed; use a plain '...' string",
+                );
                 None
             }
             Value::UnicodeStringLiteral(_) => {
-                self.reject(ReasonCode::LiteralNotAllowed, "U&'...' strings are not allowed; use a plain '...' string");
+                self.reject(
+                    ReasonCode::LiteralNotAllowed,
+                    "U&'...' strings are not allowed; use a plain '...' string",
+                );
                 None
             }
             other => {
-                self.reject(ReasonCode::LiteralNotAllowed, format!("the literal {other} is not allowed; use a plain '...' string or a number"));
+                self.reject(
+                    ReasonCode::LiteralNotAllowed,
+                    format!(
+                        "the literal {other} is not allowed; use a plain '...' string or a number"
+                    ),
+                );
                 None
             }
         };
@@ -330,13 +371,19 @@ impl Walker<'_> {
             );
         }
         if s.contains('\0') {
-            self.reject(ReasonCode::LiteralNotAllowed, "string literals may not contain NUL characters");
+            self.reject(
+                ReasonCode::LiteralNotAllowed,
+                "string literals may not contain NUL characters",
+            );
         }
     }
 
     fn data_type(&mut self, dt: &DataType) {
         if !allowed_type(dt) {
-            self.reject(ReasonCode::TypeNotAllowed, format!("type {dt} is not allowed; allowed types: {ALLOWED_TYPES}"));
+            self.reject(
+                ReasonCode::TypeNotAllowed,
+                format!("type {dt} is not allowed; allowed types: {ALLOWED_TYPES}"),
+            );
         }
     }
 
@@ -346,7 +393,10 @@ impl Walker<'_> {
             Ok(_) => {
                 self.reject(
                     ReasonCode::FunctionNotAllowed,
-                    format!("function {}: call functions by their plain name, without a schema", f.name),
+                    format!(
+                        "function {}: call functions by their plain name, without a schema",
+                        f.name
+                    ),
                 );
                 None
             }
@@ -356,12 +406,22 @@ impl Walker<'_> {
             }
         };
         if let Some(n) = &name
-            && !self.g.policy.functions.contains(n) {
-                let allowed = self.allowed_functions();
-                self.reject(ReasonCode::FunctionNotAllowed, format!("function {n} is not allowed; {allowed}"));
-            }
-        if f.uses_odbc_syntax || !matches!(f.parameters, FunctionArguments::None) || f.null_treatment.is_some() {
-            self.reject(ReasonCode::UnsupportedSyntax, format!("this form of calling {} is not PostgreSQL", f.name));
+            && !self.g.policy.functions.contains(n)
+        {
+            let allowed = self.allowed_functions();
+            self.reject(
+                ReasonCode::FunctionNotAllowed,
+                format!("function {n} is not allowed; {allowed}"),
+            );
+        }
+        if f.uses_odbc_syntax
+            || !matches!(f.parameters, FunctionArguments::None)
+            || f.null_treatment.is_some()
+        {
+            self.reject(
+                ReasonCode::UnsupportedSyntax,
+                format!("this form of calling {} is not PostgreSQL", f.name),
+            );
         }
         match &mut f.args {
             FunctionArguments::None => {}
@@ -396,7 +456,10 @@ impl Walker<'_> {
                                 self.expr(&mut item.expr, "ORDER BY inside an aggregate");
                             }
                         }
-                        _ => self.reject(ReasonCode::UnsupportedSyntax, "only ORDER BY may appear inside an aggregate's parentheses"),
+                        _ => self.reject(
+                            ReasonCode::UnsupportedSyntax,
+                            "only ORDER BY may appear inside an aggregate's parentheses",
+                        ),
                     }
                 }
             }
@@ -420,9 +483,14 @@ impl Walker<'_> {
 
     fn window_name(&mut self, w: &sqlparser::ast::Ident) {
         let Some(name) = self.fold(w) else { return };
-        let known = self.current_block().is_some_and(|b| b.windows.contains(&name));
+        let known = self
+            .current_block()
+            .is_some_and(|b| b.windows.contains(&name));
         if !known {
-            self.reject(ReasonCode::UnknownColumn, format!("window {name} is not defined in this query's WINDOW clause"));
+            self.reject(
+                ReasonCode::UnknownColumn,
+                format!("window {name} is not defined in this query's WINDOW clause"),
+            );
         }
     }
 
@@ -441,7 +509,9 @@ impl Walker<'_> {
         if let Some(frame) = &mut spec.window_frame {
             let bounds = std::iter::once(&mut frame.start_bound).chain(frame.end_bound.as_mut());
             for b in bounds {
-                if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) = b {
+                if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) =
+                    b
+                {
                     self.expr(e, "a window frame");
                 }
             }

@@ -66,7 +66,10 @@ impl<'g> Walker<'g> {
     /// The reasons found, each once, in the order found.
     pub fn into_reasons(self) -> Vec<Reason> {
         let mut seen = BTreeSet::new();
-        self.reasons.into_iter().filter(|r| seen.insert(r.clone())).collect()
+        self.reasons
+            .into_iter()
+            .filter(|r| seen.insert(r.clone()))
+            .collect()
     }
 
     /// Records a reason for rejecting the statement.
@@ -106,13 +109,17 @@ impl<'g> Walker<'g> {
                     );
                 }
             }
-            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_) => self.reject(
+            Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::Merge(_) => self.reject(
                 ReasonCode::DataModifying,
                 "only read-only queries are allowed: INSERT, UPDATE, DELETE and MERGE are not",
             ),
-            Statement::Explain { .. } | Statement::ExplainTable { .. } => {
-                self.reject(ReasonCode::NotAQuery, "EXPLAIN is not allowed; send the SELECT itself")
-            }
+            Statement::Explain { .. } | Statement::ExplainTable { .. } => self.reject(
+                ReasonCode::NotAQuery,
+                "EXPLAIN is not allowed; send the SELECT itself",
+            ),
             _ => self.reject(
                 ReasonCode::NotAQuery,
                 "only a single query is allowed (SELECT, WITH, UNION/INTERSECT/EXCEPT or VALUES); \
@@ -132,7 +139,12 @@ impl<'g> Walker<'g> {
 
     /// Resolves a column reference (`c` or `t.c`) and checks how it may be used.
     /// `allow_masked` is true only for a bare column listed in a select list.
-    pub(crate) fn column_ref(&mut self, expr: &Expr, clause: &str, allow_masked: bool) -> Option<Col> {
+    pub(crate) fn column_ref(
+        &mut self,
+        expr: &Expr,
+        clause: &str,
+        allow_masked: bool,
+    ) -> Option<Col> {
         let idents: Vec<&Ident> = match expr {
             Expr::Identifier(i) => vec![i],
             Expr::CompoundIdentifier(parts) => parts.iter().collect(),
@@ -202,7 +214,11 @@ impl<'g> Walker<'g> {
             }
             Some((_, Lookup::Missing)) | None => {}
         }
-        if self.blocks.iter().any(|b| b.rels_named(name).next().is_some()) {
+        if self
+            .blocks
+            .iter()
+            .any(|b| b.rels_named(name).next().is_some())
+        {
             self.reject(
                 ReasonCode::WholeRowReference,
                 format!("{name} refers to a whole row; list the columns you need instead ({name}.id, ...)"),
@@ -231,7 +247,11 @@ impl<'g> Walker<'g> {
         let mut outcome = Outcome::NoRel;
         let mut place = None;
         for (bi, block) in self.blocks.iter().enumerate().rev() {
-            let mut rels = block.rels.iter().enumerate().filter(|(_, r)| r.name.as_deref() == Some(table));
+            let mut rels = block
+                .rels
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.name.as_deref() == Some(table));
             if let Some((ri, rel)) = rels.next() {
                 outcome = if rels.next().is_some() {
                     Outcome::TwoRels
@@ -243,7 +263,12 @@ impl<'g> Walker<'g> {
                                 RelKind::Base { table, .. } => Some(table.clone()),
                                 _ => None,
                             },
-                            cols: rel.cols.iter().filter_map(|c| c.name.as_deref()).collect::<Vec<_>>().join(", "),
+                            cols: rel
+                                .cols
+                                .iter()
+                                .filter_map(|c| c.name.as_deref())
+                                .collect::<Vec<_>>()
+                                .join(", "),
                         },
                         other => Outcome::Col(other),
                     }
@@ -260,7 +285,10 @@ impl<'g> Walker<'g> {
             }
             Outcome::Col(Lookup::Poisoned) | Outcome::Col(Lookup::Missing) => {}
             Outcome::Col(Lookup::Ambiguous) => {
-                self.reject(ReasonCode::AmbiguousColumn, format!("{table}.{name} names more than one column"));
+                self.reject(
+                    ReasonCode::AmbiguousColumn,
+                    format!("{table}.{name} names more than one column"),
+                );
             }
             Outcome::TwoRels => self.reject(
                 ReasonCode::AmbiguousColumn,
@@ -271,7 +299,10 @@ impl<'g> Walker<'g> {
                 format!("{table}.{name}: there is no table or alias {table} in the FROM clause"),
             ),
             Outcome::Missing { base, cols } => {
-                match base.as_deref().and_then(|b| self.rejected_column_reason(Some(b), name)) {
+                match base
+                    .as_deref()
+                    .and_then(|b| self.rejected_column_reason(Some(b), name))
+                {
                     Some(reason) => self.push_reason(reason),
                     None => self.reject(
                         ReasonCode::UnknownColumn,
@@ -289,16 +320,26 @@ impl<'g> Walker<'g> {
         let role = &self.g.policy.role;
         for block in self.blocks.iter().rev() {
             for rel in &block.rels {
-                let RelKind::Base { table, .. } = &rel.kind else { continue };
+                let RelKind::Base { table, .. } = &rel.kind else {
+                    continue;
+                };
                 if only.is_some_and(|o| o != table) {
                     continue;
                 }
-                let Some(ct) = self.g.tables.get(table) else { continue };
+                let Some(ct) = self.g.tables.get(table) else {
+                    continue;
+                };
                 if let Some((_, hint)) = ct.rejected.iter().find(|(c, _)| c == name) {
-                    let hint = if hint.is_empty() { "it cannot be queried".to_string() } else { hint.clone() };
+                    let hint = if hint.is_empty() {
+                        "it cannot be queried".to_string()
+                    } else {
+                        hint.clone()
+                    };
                     return Some(Reason::new(
                         ReasonCode::ColumnNotAllowed,
-                        format!("column {table}.{name} is not available to the {role} role; {hint}"),
+                        format!(
+                            "column {table}.{name} is not available to the {role} role; {hint}"
+                        ),
                     ));
                 }
             }
@@ -320,6 +361,10 @@ impl<'g> Walker<'g> {
                 }
             }
         }
-        if out.is_empty() { "none (there is no FROM clause here)".to_string() } else { out.join(", ") }
+        if out.is_empty() {
+            "none (there is no FROM clause here)".to_string()
+        } else {
+            out.join(", ")
+        }
     }
 }

@@ -21,7 +21,10 @@ impl Walker<'_> {
         self.depth += 1;
         let out = if self.depth > self.g.policy.max_depth + 1 {
             let max = self.g.policy.max_depth;
-            self.reject(ReasonCode::TooDeep, format!("subqueries are nested more than {max} levels deep; flatten the query"));
+            self.reject(
+                ReasonCode::TooDeep,
+                format!("subqueries are nested more than {max} levels deep; flatten the query"),
+            );
             None
         } else {
             self.query_inner(q, restricted)
@@ -32,27 +35,48 @@ impl Walker<'_> {
 
     fn query_inner(&mut self, q: &mut Query, restricted: bool) -> Option<Vec<Col>> {
         if !q.locks.is_empty() {
-            self.reject(ReasonCode::LockingClause, "FOR UPDATE / FOR SHARE locks are not allowed: queries are read-only");
+            self.reject(
+                ReasonCode::LockingClause,
+                "FOR UPDATE / FOR SHARE locks are not allowed: queries are read-only",
+            );
         }
-        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
-            self.reject(ReasonCode::UnsupportedSyntax, "FOR XML/JSON, SETTINGS, FORMAT and pipe operators are not PostgreSQL");
+        if q.for_clause.is_some()
+            || q.settings.is_some()
+            || q.format_clause.is_some()
+            || !q.pipe_operators.is_empty()
+        {
+            self.reject(
+                ReasonCode::UnsupportedSyntax,
+                "FOR XML/JSON, SETTINGS, FORMAT and pipe operators are not PostgreSQL",
+            );
         }
         let cte_mark = self.ctes.len();
         if let Some(with) = &mut q.with {
             if with.recursive && !self.g.policy.allow_recursive_cte {
-                self.reject(ReasonCode::RecursiveCte, "WITH RECURSIVE is not allowed for this role; use a plain WITH or joins");
+                self.reject(
+                    ReasonCode::RecursiveCte,
+                    "WITH RECURSIVE is not allowed for this role; use a plain WITH or joins",
+                );
                 self.ctes.truncate(cte_mark);
                 return None;
             }
             let recursive = with.recursive;
             for cte in &mut with.cte_tables {
-                let Some(name) = self.fold(&cte.alias.name) else { continue };
+                let Some(name) = self.fold(&cte.alias.name) else {
+                    continue;
+                };
                 if self.ctes[cte_mark..].iter().any(|c| c.name == name) {
-                    self.reject(ReasonCode::UnsupportedSyntax, format!("WITH query name {name} is used twice"));
+                    self.reject(
+                        ReasonCode::UnsupportedSyntax,
+                        format!("WITH query name {name} is used twice"),
+                    );
                     continue;
                 }
                 if cte.from.is_some() || cte.alias.at.is_some() {
-                    self.reject(ReasonCode::UnsupportedSyntax, "this form of WITH is not PostgreSQL");
+                    self.reject(
+                        ReasonCode::UnsupportedSyntax,
+                        "this form of WITH is not PostgreSQL",
+                    );
                     continue;
                 }
                 let cols = if recursive {
@@ -69,8 +93,12 @@ impl Walker<'_> {
                         }
                         _ => None,
                     };
-                    let provisional = provisional.and_then(|c| self.alias_columns(c, &cte.alias.columns, false, &name));
-                    self.ctes.push(CteBinding { name: name.clone(), cols: provisional });
+                    let provisional = provisional
+                        .and_then(|c| self.alias_columns(c, &cte.alias.columns, false, &name));
+                    self.ctes.push(CteBinding {
+                        name: name.clone(),
+                        cols: provisional,
+                    });
                     let cols = self.query(&mut cte.query, false);
                     self.ctes.pop();
                     cols
@@ -78,7 +106,8 @@ impl Walker<'_> {
                     self.query(&mut cte.query, false)
                 };
                 let values_body = matches!(cte.query.body.as_ref(), SetExpr::Values(_));
-                let cols = cols.and_then(|c| self.alias_columns(c, &cte.alias.columns, values_body, &name));
+                let cols = cols
+                    .and_then(|c| self.alias_columns(c, &cte.alias.columns, values_body, &name));
                 self.ctes.push(CteBinding { name, cols });
             }
         }
@@ -123,12 +152,18 @@ impl Walker<'_> {
             return Some(cols);
         }
         if alias_cols.len() > cols.len() {
-            self.reject(ReasonCode::AliasColumnList, format!("{what} has more alias column names than columns"));
+            self.reject(
+                ReasonCode::AliasColumnList,
+                format!("{what} has more alias column names than columns"),
+            );
             return None;
         }
         for (i, ac) in alias_cols.iter().enumerate() {
             if ac.data_type.is_some() {
-                self.reject(ReasonCode::AliasColumnList, format!("{what}: typed alias column lists are not supported"));
+                self.reject(
+                    ReasonCode::AliasColumnList,
+                    format!("{what}: typed alias column lists are not supported"),
+                );
                 return None;
             }
             let new = self.fold(&ac.name)?;
@@ -154,12 +189,29 @@ impl Walker<'_> {
                 outputs
             }
             SetExpr::Query(q) => self.query(q, restricted),
-            SetExpr::SetOperation { left, op, set_quantifier, right } => {
-                if !matches!(op, SetOperator::Union | SetOperator::Except | SetOperator::Intersect) {
-                    self.reject(ReasonCode::UnsupportedSyntax, "only UNION, INTERSECT and EXCEPT are supported");
+            SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                if !matches!(
+                    op,
+                    SetOperator::Union | SetOperator::Except | SetOperator::Intersect
+                ) {
+                    self.reject(
+                        ReasonCode::UnsupportedSyntax,
+                        "only UNION, INTERSECT and EXCEPT are supported",
+                    );
                 }
-                if !matches!(set_quantifier, SetQuantifier::All | SetQuantifier::Distinct | SetQuantifier::None) {
-                    self.reject(ReasonCode::UnsupportedSyntax, "set operations BY NAME are not PostgreSQL");
+                if !matches!(
+                    set_quantifier,
+                    SetQuantifier::All | SetQuantifier::Distinct | SetQuantifier::None
+                ) {
+                    self.reject(
+                        ReasonCode::UnsupportedSyntax,
+                        "set operations BY NAME are not PostgreSQL",
+                    );
                 }
                 let l = self.set_expr(left, restricted);
                 let r = self.set_expr(right, restricted);
@@ -182,7 +234,11 @@ impl Walker<'_> {
                         self.expr(e, "VALUES");
                     }
                 }
-                Some((1..=width).map(|i| Col::computed(Some(format!("column{i}")))).collect())
+                Some(
+                    (1..=width)
+                        .map(|i| Col::computed(Some(format!("column{i}"))))
+                        .collect(),
+                )
             }
             SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
                 self.reject(
@@ -192,7 +248,10 @@ impl Walker<'_> {
                 None
             }
             SetExpr::Table(_) => {
-                self.reject(ReasonCode::UnsupportedSyntax, "TABLE x is not supported; write SELECT ... FROM x");
+                self.reject(
+                    ReasonCode::UnsupportedSyntax,
+                    "TABLE x is not supported; write SELECT ... FROM x",
+                );
                 None
             }
         }
@@ -201,7 +260,10 @@ impl Walker<'_> {
     /// Walks one SELECT block. Returns its output columns and its namespace (for ORDER BY).
     pub(crate) fn select(&mut self, s: &mut Select, restricted: bool) -> (Option<Vec<Col>>, Block) {
         if s.into.is_some() {
-            self.reject(ReasonCode::SelectInto, "SELECT ... INTO creates a table and is not allowed; use a plain SELECT");
+            self.reject(
+                ReasonCode::SelectInto,
+                "SELECT ... INTO creates a table and is not allowed; use a plain SELECT",
+            );
         }
         let dialect_only = !s.optimizer_hints.is_empty()
             || s.select_modifiers.as_ref().is_some_and(|m| m.is_any_set())
@@ -217,7 +279,10 @@ impl Walker<'_> {
             || s.value_table_mode.is_some()
             || s.flavor != SelectFlavor::Standard;
         if dialect_only {
-            self.reject(ReasonCode::UnsupportedSyntax, "this SELECT uses syntax that is not PostgreSQL");
+            self.reject(
+                ReasonCode::UnsupportedSyntax,
+                "this SELECT uses syntax that is not PostgreSQL",
+            );
         }
 
         let block = self.walk_from(&mut s.from);
@@ -245,10 +310,16 @@ impl Walker<'_> {
         let outputs = self.projection(&mut s.projection, restricted);
 
         match &mut s.group_by {
-            GroupByExpr::All(_) => self.reject(ReasonCode::UnsupportedSyntax, "GROUP BY ALL is not PostgreSQL; list the grouping columns"),
+            GroupByExpr::All(_) => self.reject(
+                ReasonCode::UnsupportedSyntax,
+                "GROUP BY ALL is not PostgreSQL; list the grouping columns",
+            ),
             GroupByExpr::Expressions(exprs, modifiers) => {
                 if !modifiers.is_empty() {
-                    self.reject(ReasonCode::UnsupportedSyntax, "GROUP BY ... WITH ROLLUP/CUBE/TOTALS is not PostgreSQL; use ROLLUP(...)");
+                    self.reject(
+                        ReasonCode::UnsupportedSyntax,
+                        "GROUP BY ... WITH ROLLUP/CUBE/TOTALS is not PostgreSQL; use ROLLUP(...)",
+                    );
                 }
                 for e in exprs.iter_mut() {
                     self.group_by_item(e, outputs.as_deref());
@@ -277,12 +348,18 @@ impl Walker<'_> {
                     let expanded = self.expand_star(None, restricted);
                     push_expanded(&mut outputs, &mut rewritten, expanded);
                 }
-                SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), opts) => {
+                SelectItem::QualifiedWildcard(
+                    SelectItemQualifiedWildcardKind::ObjectName(name),
+                    opts,
+                ) => {
                     self.wildcard_options(&opts);
                     let rel = match parts(&name) {
                         Ok(p) if p.len() == 1 => self.fold(p[0]),
                         Ok(_) => {
-                            self.reject(ReasonCode::UnsupportedSyntax, format!("{name}.*: use the table alias alone (e.*)"));
+                            self.reject(
+                                ReasonCode::UnsupportedSyntax,
+                                format!("{name}.*: use the table alias alone (e.*)"),
+                            );
                             None
                         }
                         Err(r) => {
@@ -297,7 +374,10 @@ impl Walker<'_> {
                     push_expanded(&mut outputs, &mut rewritten, expanded);
                 }
                 SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::Expr(_), _) => {
-                    self.reject(ReasonCode::WholeRowReference, "(expression).* expands a whole row; list the columns you need");
+                    self.reject(
+                        ReasonCode::WholeRowReference,
+                        "(expression).* expands a whole row; list the columns you need",
+                    );
                     outputs = None;
                 }
                 SelectItem::UnnamedExpr(mut e) => {
@@ -314,13 +394,20 @@ impl Walker<'_> {
                     let col = self.select_expr(&mut expr, restricted);
                     let name = self.fold(&alias);
                     match (outputs.as_mut(), col, name) {
-                        (Some(o), Some(c), Some(n)) => o.push(Col { name: Some(n.into()), base: None, ..c }),
+                        (Some(o), Some(c), Some(n)) => o.push(Col {
+                            name: Some(n.into()),
+                            base: None,
+                            ..c
+                        }),
                         _ => outputs = None,
                     }
                     rewritten.push(SelectItem::ExprWithAlias { expr, alias });
                 }
                 SelectItem::ExprWithAliases { .. } => {
-                    self.reject(ReasonCode::UnsupportedSyntax, "AS (a, b) in a select list is not PostgreSQL");
+                    self.reject(
+                        ReasonCode::UnsupportedSyntax,
+                        "AS (a, b) in a select list is not PostgreSQL",
+                    );
                     outputs = None;
                 }
             }
@@ -337,23 +424,43 @@ impl Walker<'_> {
             || opts.opt_rename.is_some()
             || opts.opt_alias.is_some()
         {
-            self.reject(ReasonCode::UnsupportedSyntax, "* with EXCLUDE/EXCEPT/REPLACE/RENAME/ILIKE is not PostgreSQL");
+            self.reject(
+                ReasonCode::UnsupportedSyntax,
+                "* with EXCLUDE/EXCEPT/REPLACE/RENAME/ILIKE is not PostgreSQL",
+            );
         }
     }
 
     /// Expands `*` (or `rel.*`) of the current block into explicit column references.
-    fn expand_star(&mut self, only: Option<&str>, restricted: bool) -> Option<Vec<(SelectItem, Col)>> {
+    fn expand_star(
+        &mut self,
+        only: Option<&str>,
+        restricted: bool,
+    ) -> Option<Vec<(SelectItem, Col)>> {
         let block = self.current_block()?;
         let rels: Vec<_> = block
             .rels
             .iter()
             .filter(|r| only.is_none() || r.name.as_deref() == only)
-            .map(|r| (r.name.clone(), r.alias.clone(), r.cols.clone(), r.kind.clone()))
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.alias.clone(),
+                    r.cols.clone(),
+                    r.kind.clone(),
+                )
+            })
             .collect();
         if rels.is_empty() {
             match only {
-                Some(r) => self.reject(ReasonCode::UnknownColumn, format!("{r}.*: there is no table or alias {r} in this FROM clause")),
-                None => self.reject(ReasonCode::UnsupportedSyntax, "SELECT * needs a FROM clause"),
+                Some(r) => self.reject(
+                    ReasonCode::UnknownColumn,
+                    format!("{r}.*: there is no table or alias {r} in this FROM clause"),
+                ),
+                None => self.reject(
+                    ReasonCode::UnsupportedSyntax,
+                    "SELECT * needs a FROM clause",
+                ),
             }
             return None;
         }
@@ -382,7 +489,9 @@ impl Walker<'_> {
                     break;
                 }
                 let expr = match (&name, &alias) {
-                    (Some(_), Some(a)) => Expr::CompoundIdentifier(vec![a.clone(), ident_for(cname)]),
+                    (Some(_), Some(a)) => {
+                        Expr::CompoundIdentifier(vec![a.clone(), ident_for(cname)])
+                    }
                     _ => Expr::Identifier(ident_for(cname)),
                 };
                 // Inside an expression subquery (EXISTS, IN, scalar), where a masked column
@@ -391,13 +500,22 @@ impl Walker<'_> {
                     continue;
                 }
                 match self.column_ref(&expr, "the select list", !restricted) {
-                    Some(col) => out.push((SelectItem::UnnamedExpr(expr), Col { name: Some(cname.clone()), ..col })),
+                    Some(col) => out.push((
+                        SelectItem::UnnamedExpr(expr),
+                        Col {
+                            name: Some(cname.clone()),
+                            ..col
+                        },
+                    )),
                     None => ok = false,
                 }
             }
         }
         if ok && out.is_empty() {
-            self.reject(ReasonCode::MaskedColumnMisuse, "* here would list only masked columns; select other columns");
+            self.reject(
+                ReasonCode::MaskedColumnMisuse,
+                "* here would list only masked columns; select other columns",
+            );
             return None;
         }
         ok.then_some(out)
@@ -407,7 +525,9 @@ impl Walker<'_> {
     /// anything else is an ordinary expression.
     fn select_expr(&mut self, e: &mut Expr, restricted: bool) -> Option<Col> {
         match e {
-            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => self.column_ref(e, "an expression", !restricted),
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+                self.column_ref(e, "an expression", !restricted)
+            }
             _ => {
                 self.expr(e, "an expression of the select list");
                 Some(Col::computed(None))
@@ -427,9 +547,9 @@ impl Walker<'_> {
             Expr::Identifier(i) => {
                 // An input column first, then an output column name (PostgreSQL's rule).
                 let name = self.fold(i);
-                let is_input = name.as_deref().is_some_and(|n| {
-                    self.current_block().is_some_and(|b| b.has_input(n))
-                });
+                let is_input = name
+                    .as_deref()
+                    .is_some_and(|n| self.current_block().is_some_and(|b| b.has_input(n)));
                 if is_input {
                     self.expr(e, "GROUP BY");
                 } else {
@@ -442,10 +562,16 @@ impl Walker<'_> {
 
     fn order_by(&mut self, order_by: &mut OrderBy, outputs: Option<&[Col]>, has_block: bool) {
         if order_by.interpolate.is_some() {
-            self.reject(ReasonCode::UnsupportedSyntax, "INTERPOLATE is not PostgreSQL");
+            self.reject(
+                ReasonCode::UnsupportedSyntax,
+                "INTERPOLATE is not PostgreSQL",
+            );
         }
         match &mut order_by.kind {
-            OrderByKind::All(_) => self.reject(ReasonCode::UnsupportedSyntax, "ORDER BY ALL is not PostgreSQL"),
+            OrderByKind::All(_) => self.reject(
+                ReasonCode::UnsupportedSyntax,
+                "ORDER BY ALL is not PostgreSQL",
+            ),
             OrderByKind::Expressions(items) => {
                 for item in items.iter_mut() {
                     self.order_by_options(item);
@@ -459,7 +585,10 @@ impl Walker<'_> {
     /// allowed).
     pub(crate) fn order_by_options(&mut self, item: &OrderByExpr) {
         if matches!(item.options.sort, Some(OrderBySort::Using(_))) {
-            self.reject(ReasonCode::OperatorNotAllowed, "ORDER BY ... USING <operator> is not allowed; use ASC or DESC");
+            self.reject(
+                ReasonCode::OperatorNotAllowed,
+                "ORDER BY ... USING <operator> is not allowed; use ASC or DESC",
+            );
         }
         if item.with_fill.is_some() {
             self.reject(ReasonCode::UnsupportedSyntax, "WITH FILL is not PostgreSQL");
@@ -471,46 +600,54 @@ impl Walker<'_> {
     /// operation).
     fn sort_key(&mut self, e: &mut Expr, outputs: Option<&[Col]>, has_block: bool, clause: &str) {
         if let Expr::Value(v) = e
-            && let Value::Number(n, false) = &v.value {
-                let Some(outputs) = outputs else { return };
-                match n.parse::<usize>() {
-                    Ok(i) if i >= 1 && i <= outputs.len() => {
-                        if let Some(m) = &outputs[i - 1].masked {
-                            let tier = self.g.policy.tier.label();
-                            self.reject(
+            && let Value::Number(n, false) = &v.value
+        {
+            let Some(outputs) = outputs else { return };
+            match n.parse::<usize>() {
+                Ok(i) if i >= 1 && i <= outputs.len() => {
+                    if let Some(m) = &outputs[i - 1].masked {
+                        let tier = self.g.policy.tier.label();
+                        self.reject(
                                 ReasonCode::MaskedColumnMisuse,
                                 format!("column {m} is masked for the {tier} tier (it reads as NULL) and may not be used in {clause}"),
                             );
-                        }
                     }
-                    _ => self.reject(
-                        ReasonCode::UnknownColumn,
-                        format!("{clause} position {n} is not in the select list (1 to {})", outputs.len()),
+                }
+                _ => self.reject(
+                    ReasonCode::UnknownColumn,
+                    format!(
+                        "{clause} position {n} is not in the select list (1 to {})",
+                        outputs.len()
                     ),
+                ),
+            }
+            return;
+        }
+        if let Expr::Identifier(i) = e
+            && let (Some(name), Some(outputs)) = (crate::names::fold(i).ok(), outputs)
+        {
+            let matches: Vec<&Col> = outputs.iter().filter(|c| c.is(&name)).collect();
+            let input = has_block && self.current_block().is_some_and(|b| b.has_input(&name));
+            if matches.len() > 1 && !input {
+                self.reject(
+                    ReasonCode::AmbiguousColumn,
+                    format!("{clause} {name} is ambiguous: the select list has it twice"),
+                );
+                return;
+            }
+            if let Some(c) = matches.first()
+                && (clause != "GROUP BY" || !input)
+            {
+                if let Some(m) = &c.masked {
+                    let tier = self.g.policy.tier.label();
+                    self.reject(
+                                ReasonCode::MaskedColumnMisuse,
+                                format!("column {m} is masked for the {tier} tier (it reads as NULL) and may not be used in {clause}"),
+                            );
                 }
                 return;
             }
-        if let Expr::Identifier(i) = e
-            && let (Some(name), Some(outputs)) = (crate::names::fold(i).ok(), outputs) {
-                let matches: Vec<&Col> = outputs.iter().filter(|c| c.is(&name)).collect();
-                let input = has_block
-                    && self.current_block().is_some_and(|b| b.has_input(&name));
-                if matches.len() > 1 && !input {
-                    self.reject(ReasonCode::AmbiguousColumn, format!("{clause} {name} is ambiguous: the select list has it twice"));
-                    return;
-                }
-                if let Some(c) = matches.first()
-                    && (clause != "GROUP BY" || !input) {
-                        if let Some(m) = &c.masked {
-                            let tier = self.g.policy.tier.label();
-                            self.reject(
-                                ReasonCode::MaskedColumnMisuse,
-                                format!("column {m} is masked for the {tier} tier (it reads as NULL) and may not be used in {clause}"),
-                            );
-                        }
-                        return;
-                    }
-            }
+        }
         if has_block {
             self.expr(e, clause);
         } else {

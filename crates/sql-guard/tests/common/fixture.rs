@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use deriq_sql_guard::functions::default_allowed;
-use deriq_sql_guard::{ColumnAccess, ColumnPolicy, Guard, Policy, ScopeFilter, ScopeParams, TablePolicy, Tier};
+use deriq_sql_guard::{
+    ColumnAccess, ColumnPolicy, Guard, Policy, ScopeFilter, ScopeParams, TablePolicy, Tier,
+};
 
 /// How sensitive a fixture column is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -215,14 +217,26 @@ pub fn policy(role: &str, tier: Tier, scope: ScopeParams) -> Policy {
             })
             .collect::<Vec<_>>();
         let has = |c: &str| cols.iter().any(|(n, _, _)| *n == c);
-        let mut scope_filters = vec![ScopeFilter::Tenant { column: "tenant_id".into() }];
+        let mut scope_filters = vec![ScopeFilter::Tenant {
+            column: "tenant_id".into(),
+        }];
         if has("location_id") {
-            scope_filters.push(ScopeFilter::Locations { column: "location_id".into() });
+            scope_filters.push(ScopeFilter::Locations {
+                column: "location_id".into(),
+            });
         }
         if has("employee_id") {
-            scope_filters.push(ScopeFilter::Employee { column: "employee_id".into() });
+            scope_filters.push(ScopeFilter::Employee {
+                column: "employee_id".into(),
+            });
         }
-        tables.insert(table.to_string(), TablePolicy { columns, scope: scope_filters });
+        tables.insert(
+            table.to_string(),
+            TablePolicy {
+                columns,
+                scope: scope_filters,
+            },
+        );
     }
     Policy {
         role: role.to_string(),
@@ -243,7 +257,11 @@ pub fn auditor() -> Policy {
     policy(
         "auditor",
         Tier::Deidentified,
-        ScopeParams { tenant_ids: vec![TENANT_A.into(), TENANT_B.into()], location_ids: None, employee_id: None },
+        ScopeParams {
+            tenant_ids: vec![TENANT_A.into(), TENANT_B.into()],
+            location_ids: None,
+            employee_id: None,
+        },
     )
 }
 
@@ -252,7 +270,11 @@ pub fn site_supervisor() -> Policy {
     policy(
         "site_supervisor",
         Tier::Full,
-        ScopeParams { tenant_ids: vec![TENANT_A.into()], location_ids: Some(vec![LOCATION_A1.into()]), employee_id: None },
+        ScopeParams {
+            tenant_ids: vec![TENANT_A.into()],
+            location_ids: Some(vec![LOCATION_A1.into()]),
+            employee_id: None,
+        },
     )
 }
 
@@ -261,7 +283,11 @@ pub fn employee_self() -> Policy {
     policy(
         "employee",
         Tier::Full,
-        ScopeParams { tenant_ids: vec![TENANT_A.into()], location_ids: None, employee_id: Some(EMPLOYEE_A1.into()) },
+        ScopeParams {
+            tenant_ids: vec![TENANT_A.into()],
+            location_ids: None,
+            employee_id: Some(EMPLOYEE_A1.into()),
+        },
     )
 }
 

@@ -16,7 +16,9 @@ pub fn accept(g: &Guard, sql: &str) -> Accepted {
     if let Err(e) = oracle::verify(&a.sql, g.policy()) {
         panic!("accepted output fails the oracle for {sql}: {e}");
     }
-    let again = g.check(&a.sql).unwrap_or_else(|r| panic!("output of {sql} is rejected: {:?}", r.reasons));
+    let again = g
+        .check(&a.sql)
+        .unwrap_or_else(|r| panic!("output of {sql} is rejected: {:?}", r.reasons));
     assert_eq!(again, a, "the guard must accept its own output unchanged");
     a
 }
@@ -43,10 +45,17 @@ pub fn unwrap_scoped(sql: &str) -> String {
     impl VisitorMut for Unwrap {
         type Break = ();
         fn post_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
-            if let TableFactor::Derived { subquery, alias, lateral: false, .. } = tf
+            if let TableFactor::Derived {
+                subquery,
+                alias,
+                lateral: false,
+                ..
+            } = tf
                 && let SetExpr::Select(s) = subquery.body.as_ref()
                 && let [twj] = s.from.as_slice()
-                && let TableFactor::Table { name, alias: None, .. } = &twj.relation
+                && let TableFactor::Table {
+                    name, alias: None, ..
+                } = &twj.relation
                 && name.0.len() == 2
                 && name.to_string().starts_with("compliance.")
                 && s.selection.is_some()
@@ -67,7 +76,9 @@ pub fn unwrap_scoped(sql: &str) -> String {
             ControlFlow::Continue(())
         }
     }
-    let mut statements = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql).unwrap();
+    let mut statements =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql)
+            .unwrap();
     let _ = statements.visit(&mut Unwrap);
     statements[0].to_string()
 }

@@ -65,16 +65,24 @@ async fn main() {
     .fetch_one(&admin)
     .await
     .unwrap();
+    // Both sides get the same visibility map and statistics.
+    admin.execute(format!("VACUUM ANALYZE compliance.{table}").as_str()).await.unwrap();
     let tenant: uuid::Uuid = sqlx::query_scalar("SELECT id FROM compliance.tenants WHERE slug = 'permian-hauling'").fetch_one(&admin).await.unwrap();
     let location: uuid::Uuid = sqlx::query_scalar("SELECT id FROM compliance.locations WHERE tenant_id = $1 ORDER BY name LIMIT 1").bind(tenant).fetch_one(&admin).await.unwrap();
     let query: PgPool = db::pool("primary", endpoints.admin_on(DB).username("deriq_query_full").password(&endpoints.query_full_password), 1).await.unwrap();
 
     println!("largest table: {table} (~{rows:.0} rows), {EMPLOYEES} employees per tenant, {ITERATIONS} iterations");
-    for (label, scope, explicit) in [
-        ("tenant scope", Scope { tenant_ids: vec![tenant], location_ids: None, employee_id: None }, format!("SELECT count(*) FROM compliance.{table} WHERE tenant_id = $1")),
-        ("location scope", Scope { tenant_ids: vec![tenant], location_ids: Some(vec![location]), employee_id: None }, format!("SELECT count(*) FROM compliance.{table} WHERE tenant_id = $1 AND location_id = $2")),
+    let tenant_scope = Scope { tenant_ids: vec![tenant], location_ids: None, employee_id: None };
+    let location_scope = Scope { tenant_ids: vec![tenant], location_ids: Some(vec![location]), employee_id: None };
+    let explicit_tenant = format!("SELECT count(*) FROM compliance.{table} WHERE tenant_id = $1");
+    let explicit_location = format!("SELECT count(*) FROM compliance.{table} WHERE tenant_id = $1 AND location_id = $2");
+    // What the pipeline runs: the guard's explicit scope predicate, with RLS underneath.
+    let guarded_location = format!("SELECT count(*) FROM {table} WHERE tenant_id = '{tenant}' AND location_id = '{location}'");
+    for (label, scope, explicit, rls_sql) in [
+        ("tenant scope", tenant_scope, explicit_tenant, format!("SELECT count(*) FROM {table}")),
+        ("location scope", location_scope.clone(), explicit_location.clone(), format!("SELECT count(*) FROM {table}")),
+        ("location, guarded", location_scope, explicit_location, guarded_location),
     ] {
-        let rls_sql = format!("SELECT count(*) FROM {table}");
         let (rls_p50, rls_p95) = time(|| {
             let (query, scope, key, sql) = (query.clone(), scope.clone(), endpoints.scope_key.clone(), rls_sql.clone());
             async move {

@@ -192,7 +192,7 @@ impl Executor {
         let mut tx = scoped::begin(pool, &self.key, tier, scope, self.limits.statement_timeout_ms).await.map_err(db_error(self.limits.statement_timeout_ms))?;
         // The guard's SQL is re-serialised and trusted; EXPLAIN is prefixed to it as text.
         let explain = format!("EXPLAIN (FORMAT JSON) {}", accepted.sql);
-        let plan: Value = bind(sqlx::query_scalar(&explain), &accepted.params)
+        let plan: Value = sqlx::query_scalar_with(&explain, arguments(&accepted.params)?)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_error(self.limits.statement_timeout_ms))?;
@@ -200,7 +200,7 @@ impl Executor {
         if plan_cost > self.limits.max_plan_cost {
             return Err(ExecError::TooExpensive { cost: plan_cost, limit: self.limits.max_plan_cost });
         }
-        let rows: Vec<PgRow> = bind_query(sqlx::query(&accepted.sql), &accepted.params)
+        let rows: Vec<PgRow> = sqlx::query_with(&accepted.sql, arguments(&accepted.params)?)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_error(self.limits.statement_timeout_ms))?;
@@ -227,24 +227,18 @@ fn uuid_param(s: &str) -> Uuid {
     Uuid::parse_str(s).unwrap_or(Uuid::nil())
 }
 
-fn bind<'q, O>(mut q: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, PgArguments>, params: &'q [Param]) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, PgArguments> {
+/// The guard's parameters as typed bind arguments, `$1` first.
+fn arguments(params: &[Param]) -> Result<PgArguments, ExecError> {
+    use sqlx::Arguments;
+    let mut args = PgArguments::default();
     for p in params {
-        q = match p {
-            Param::UuidArray(v) => q.bind(v.iter().map(|s| uuid_param(s)).collect::<Vec<Uuid>>()),
-            Param::Uuid(s) => q.bind(uuid_param(s)),
+        let added = match p {
+            Param::UuidArray(v) => args.add(v.iter().map(|s| uuid_param(s)).collect::<Vec<Uuid>>()),
+            Param::Uuid(s) => args.add(uuid_param(s)),
         };
+        added.map_err(|e| ExecError::Unavailable(format!("cannot bind a scope parameter: {e}")))?;
     }
-    q
-}
-
-fn bind_query<'q>(mut q: sqlx::query::Query<'q, sqlx::Postgres, PgArguments>, params: &'q [Param]) -> sqlx::query::Query<'q, sqlx::Postgres, PgArguments> {
-    for p in params {
-        q = match p {
-            Param::UuidArray(v) => q.bind(v.iter().map(|s| uuid_param(s)).collect::<Vec<Uuid>>()),
-            Param::Uuid(s) => q.bind(uuid_param(s)),
-        };
-    }
-    q
+    Ok(args)
 }
 
 fn db_error(timeout_ms: u32) -> impl Fn(sqlx::Error) -> ExecError {

@@ -66,28 +66,23 @@ pub fn fuse(candidates: &[Candidate], fusion: Fusion) -> Vec<(i64, f32)> {
     scored
 }
 
+impl Candidate {
+    /// A chunk that neither retriever has ranked yet.
+    fn unranked(id: i64) -> Self {
+        Candidate { id, similarity: None, vector_rank: None, text_score: None, text_rank: None }
+    }
+}
+
 /// Merges the two candidate lists into one candidate per chunk.
 pub fn merge(vector: &[(i64, f32)], text: &[(i64, f32)]) -> Vec<Candidate> {
     let mut by_id: HashMap<i64, Candidate> = HashMap::new();
     for (i, &(id, sim)) in vector.iter().enumerate() {
-        let c = by_id.entry(id).or_insert(Candidate {
-            id,
-            similarity: None,
-            vector_rank: None,
-            text_score: None,
-            text_rank: None,
-        });
+        let c = by_id.entry(id).or_insert_with(|| Candidate::unranked(id));
         c.similarity = Some(sim);
         c.vector_rank = Some(i + 1);
     }
     for (i, &(id, score)) in text.iter().enumerate() {
-        let c = by_id.entry(id).or_insert(Candidate {
-            id,
-            similarity: None,
-            vector_rank: None,
-            text_score: None,
-            text_rank: None,
-        });
+        let c = by_id.entry(id).or_insert_with(|| Candidate::unranked(id));
         c.text_score = Some(score);
         c.text_rank = Some(i + 1);
     }

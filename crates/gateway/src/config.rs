@@ -94,6 +94,14 @@ impl Config {
         self.database_url.is_none()
     }
 
+    /// Development sign-in: whether `deriq serve` lets DER IQ Chat list the demo users
+    /// and mint tokens for them (`/api/der-iq/dev/*`, see `http::dev`). On only for the
+    /// embedded installation signing with its generated development secret; setting
+    /// `DERIQ_JWT_SECRET`, an external database or any production key source turns it off.
+    pub fn dev_sign_in(&self) -> bool {
+        self.is_embedded() && self.jwt_secret.is_none()
+    }
+
     /// Reads the file (if any) and the process environment.
     pub fn load() -> Result<Self, ConfigError> {
         let root = project_root();
@@ -185,6 +193,9 @@ mod tests {
         assert_eq!(c.replica_urls, vec!["postgres://b/db", "postgres://c/db"]);
         assert_eq!(c.data_dir, PathBuf::from("/p/.deriq"));
         assert!(c.is_embedded());
+        assert!(c.dev_sign_in(), "the embedded default offers development sign-in");
+        assert!(!resolve("", &[("DERIQ_JWT_SECRET", "a-production-secret")]).unwrap().dev_sign_in());
+        assert!(!resolve("database_url = 'postgres://db/x'", &[]).unwrap().dev_sign_in());
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let keys = TokenKeys::hs256(secret.as_bytes(), &config.jwt_issuer, &config.jwt_audience);
     let state = HttpState::new(Arc::new(asker), keys, probes, HttpSettings::from_config(&config))?;
+    if config.dev_sign_in() {
+        state.dev_sign_in.enable(&config.jwt_issuer, &config.jwt_audience);
+    }
     let addr = args.addr.unwrap_or_else(|| config.http_addr.clone());
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;

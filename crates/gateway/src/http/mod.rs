@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod caller;
 pub mod chat;
+pub mod dev;
 pub mod error;
 pub mod handlers;
 pub mod idempotency;
@@ -16,6 +17,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
 pub mod schema;
+pub mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -77,6 +79,8 @@ pub struct HttpState {
     /// Replicas to probe in /readyz, by name.
     pub replica_probes: Vec<(String, PgPool)>,
     pub settings: HttpSettings,
+    /// Development sign-in (DER IQ Chat's demo-user picker); off unless enabled.
+    pub dev_sign_in: dev::DevMode,
 }
 
 /// The shared state.
@@ -96,6 +100,7 @@ impl HttpState {
             conversations: chat::conversations(),
             replica_probes,
             settings,
+            dev_sign_in: dev::DevMode::default(),
         }))
     }
 }
@@ -111,6 +116,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/der-iq/search", post(handlers::search))
         .route("/api/der-iq/schema", get(handlers::schema))
         .route("/api/der-iq/chat", post(chat::chat))
+        .merge(ui::routes())
+        .merge(dev::routes(&state))
         .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))

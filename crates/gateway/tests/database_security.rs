@@ -137,6 +137,89 @@ async fn a_tenant_scope_never_returns_another_tenants_rows_on_any_table() {
     app.cleanup().await;
 }
 
+/// Whether `compliance.<table>` has a column of that name.
+async fn has_column(app: &TestApp, table: &str, column: &str) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns \
+         WHERE table_schema = 'compliance' AND table_name = $1 AND column_name = $2)",
+    )
+    .bind(table)
+    .bind(column)
+    .fetch_one(&app.admin)
+    .await
+    .unwrap()
+}
+
+/// On every table, a two-tenant scope, a two-location scope and an own-record scope see exactly
+/// the rows that the explicit predicate finds as the superuser: no more (a leak) and no fewer
+/// (a policy that hides rows, such as NULLs outside an index range).
+#[tokio::test]
+async fn every_scope_kind_sees_exactly_its_rows_on_every_table() {
+    let app = TestApp::new().await;
+    let a = app.tenant("permian-hauling").await;
+    let b = app.tenant("gulf-coast-energy").await;
+    let locations: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM compliance.locations WHERE tenant_id = $1 ORDER BY name LIMIT 2")
+        .bind(a)
+        .fetch_all(&app.admin)
+        .await
+        .unwrap();
+    assert_eq!(locations.len(), 2, "the test needs two locations");
+    let employee: uuid::Uuid = sqlx::query_scalar(
+        "SELECT employee_id FROM compliance.drug_tests WHERE tenant_id = $1 GROUP BY employee_id ORDER BY count(*) DESC, employee_id LIMIT 1",
+    )
+    .bind(a)
+    .fetch_one(&app.admin)
+    .await
+    .unwrap();
+    let two_tenants = Scope { tenant_ids: vec![a, b], location_ids: None, employee_id: None };
+    let two_locations = Scope { tenant_ids: vec![a], location_ids: Some(locations.clone()), employee_id: None };
+    let own_record = Scope { tenant_ids: vec![a], location_ids: None, employee_id: Some(employee) };
+    let mut nonempty = [0usize; 3];
+    for t in tables() {
+        let (has_loc, has_emp) = (has_column(&app, &t, "location_id").await, has_column(&app, &t, "employee_id").await);
+        let expected = |sql: &str| {
+            let sql = format!("SELECT count(*) FROM compliance.{t} WHERE {sql}");
+            let admin = app.admin.clone();
+            let (locations, employee) = (locations.clone(), employee);
+            async move {
+                sqlx::query_scalar::<_, i64>(&sql).bind(vec![a, b]).bind(locations).bind(employee).fetch_one(&admin).await.unwrap()
+            }
+        };
+        let cases = [
+            (&two_tenants, expected("tenant_id = ANY($1) AND $2::uuid[] IS NOT NULL AND $3::uuid IS NOT NULL").await),
+            (
+                &two_locations,
+                expected(if has_loc {
+                    "tenant_id = ($1::uuid[])[1] AND location_id = ANY($2) AND $3::uuid IS NOT NULL"
+                } else {
+                    "tenant_id = ($1::uuid[])[1] AND $2::uuid[] IS NOT NULL AND $3::uuid IS NOT NULL"
+                })
+                .await,
+            ),
+            (
+                &own_record,
+                expected(if has_emp {
+                    "tenant_id = ($1::uuid[])[1] AND $2::uuid[] IS NOT NULL AND employee_id = $3"
+                } else {
+                    "tenant_id = ($1::uuid[])[1] AND $2::uuid[] IS NOT NULL AND $3::uuid IS NOT NULL"
+                })
+                .await,
+            ),
+        ];
+        for (i, (scope, want)) in cases.into_iter().enumerate() {
+            for tier in [Tier::Full, Tier::Deidentified] {
+                let seen = app.scoped_count(tier, scope, &format!("SELECT count(*) FROM {t}")).await.unwrap();
+                assert_eq!(seen, want, "{t}: scope {scope:?} ({tier:?}) must see exactly {want} rows");
+            }
+            if want > 0 {
+                nonempty[i] += 1;
+            }
+        }
+    }
+    assert!(nonempty.iter().all(|&n| n >= 8), "too few tables with rows to compare: {nonempty:?}");
+    app.cleanup().await;
+}
+
 #[tokio::test]
 async fn location_and_company_scopes_follow_assignments() {
     let app = TestApp::new().await.with_role(Role::SiteSupervisor);

@@ -1,0 +1,65 @@
+// Headless Chromium (Debian's package) driven by playwright-core, and page helpers.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { ROOT } from "./server.mjs";
+
+export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+export const ARTIFACTS = join(ROOT, "e2e", "artifacts");
+mkdirSync(ARTIFACTS, { recursive: true });
+
+export function launch() {
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+}
+
+/**
+ * A new page at `width` px that records console errors and page errors (a CSP violation
+ * shows up as one). Responses the test provokes on purpose (401, 429, ...) are not errors.
+ */
+export async function openPage(browser, url, { width = 1280, height = 900 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/Failed to load resource: the server responded with a status of (401|403|404|422|429)/.test(m.text())) problems.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.push(e.message));
+  await page.goto(url);
+  return { page, context, problems };
+}
+
+/** Signs in through the development picker. */
+export async function devSignIn(page, email, { mfa = false } = {}) {
+  if (mfa) await page.getByLabel(/I have just completed MFA/).check();
+  await page.locator(`#dev-users button[data-email="${email}"]`).click();
+  await page.locator("#composer").waitFor();
+}
+
+/** Asks a question through the composer and waits for its answer card to finish. */
+export async function ask(page, question) {
+  const before = await page.locator("#turns > li.turn").count();
+  await page.getByLabel("Your question").fill(question);
+  await page.getByLabel("Your question").press("Enter");
+  const turn = page.locator("#turns > li.turn").nth(before);
+  await turn.locator(".a:not([aria-busy])").waitFor({ timeout: 60_000 });
+  return turn;
+}
+
+/** The bearer token the page holds (for checking what it shows against the API). */
+export function tokenOf(page) {
+  return page.evaluate(() => sessionStorage.getItem("deriq.token"));
+}
+
+export async function api(url, path, token, body) {
+  const r = await fetch(`${url}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+export function screenshot(page, name) {
+  return page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}

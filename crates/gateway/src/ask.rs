@@ -3,19 +3,23 @@
 //! self-correction) and/or retrieve regulatory passages → audit (fail closed) → answer.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use deriq_core::{Role, Scope};
 use deriq_sql_guard::{Guard, Reason};
 use serde::Serialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::audit::{AuditLog, AuditRecord, AuditUnavailable};
 use crate::directory::{self, DirectoryError, User};
-use crate::drafter::{Draft, DraftRequest, Drafter, DrafterError, DrafterKind, Passage, PriorAttempt, Usage};
+use crate::drafter::{
+    Draft, DraftRequest, Drafter, DrafterError, DrafterKind, Passage, PriorAttempt, Usage,
+};
 use crate::executor::{ExecError, Executor, QueryResult, ResultColumn};
 use crate::policy::{QueryLimits, guard_policy};
 use crate::retrieval::Retrieval;
@@ -37,6 +41,19 @@ pub struct AskRequest {
     pub previous: Option<(String, String)>,
     /// "Today" for relative dates; `None`: the current date.
     pub today: Option<NaiveDate>,
+    /// The caller, already resolved from the directory (the HTTP gateway caches it);
+    /// `None`: looked up by `user_email`. Its e-mail must be `user_email`.
+    pub caller: Option<Arc<ResolvedCaller>>,
+    /// Narrows the caller's scope to this one tenant (a compliance-company caller asking
+    /// about one of its assigned companies). A tenant outside the caller's scope is refused,
+    /// never silently switched.
+    pub tenant: Option<Uuid>,
+    /// Where the pipeline reports its steps as they happen (server-sent events).
+    pub progress: Option<ProgressSink>,
+    /// Caches shared between requests (guards per caller, results per scope).
+    pub caches: Option<Arc<PipelineCaches>>,
+    /// Time limits of the slow stages.
+    pub timeouts: StageTimeouts,
 }
 
 impl AskRequest {
@@ -51,7 +68,170 @@ impl AskRequest {
             user_agent: None,
             previous: None,
             today: None,
+            caller: None,
+            tenant: None,
+            progress: None,
+            caches: None,
+            timeouts: StageTimeouts::default(),
         }
+    }
+}
+
+/// A directory entry with its role and data scope.
+#[derive(Debug, Clone)]
+pub struct ResolvedCaller {
+    pub user: User,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+/// Time limits per stage; `None`: no limit beyond the stage's own (the database has its
+/// statement timeout).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageTimeouts {
+    pub retrieval: Option<Duration>,
+    pub drafter: Option<Duration>,
+    pub database: Option<Duration>,
+}
+
+/// A pipeline stage, as named in timeouts, progress events and spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Retrieval,
+    Drafter,
+    Guard,
+    Database,
+    Audit,
+}
+
+impl Stage {
+    /// The stage's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Retrieval => "retrieval",
+            Stage::Drafter => "drafter",
+            Stage::Guard => "guard",
+            Stage::Database => "database",
+            Stage::Audit => "audit",
+        }
+    }
+
+    /// The step name of progress events ("retrieving", "drafting", ...).
+    pub fn step(self) -> &'static str {
+        match self {
+            Stage::Retrieval => "retrieving",
+            Stage::Drafter => "drafting",
+            Stage::Guard => "guarding",
+            Stage::Database => "running",
+            Stage::Audit => "auditing",
+        }
+    }
+}
+
+/// What the pipeline reports while it runs, in order.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// A stage started.
+    Started(Stage),
+    /// A stage finished after `ms` milliseconds.
+    Finished(Stage, f64),
+    /// The guard accepted a query: the SQL that will run, and the drafter's.
+    Sql {
+        sql: String,
+        drafted_sql: String,
+        explanation: Option<String>,
+    },
+    /// Regulatory passages were found.
+    Citations(Vec<Citation>),
+}
+
+/// The receiving end of progress reports (never blocks the pipeline).
+pub type ProgressSink = tokio::sync::mpsc::UnboundedSender<Progress>;
+
+/// Caches shared between requests: the compiled guard of a caller (role and scope), and
+/// query results keyed by the guard's SQL, its bind parameters, the tier and the scope,
+/// so a result is never shared between scopes.
+pub struct PipelineCaches {
+    guards: moka::sync::Cache<String, Arc<Guard>>,
+    results: moka::sync::Cache<String, Arc<QueryResult>>,
+}
+
+impl std::fmt::Debug for PipelineCaches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineCaches")
+            .field("guards", &self.guards.entry_count())
+            .field("results", &self.results.entry_count())
+            .finish()
+    }
+}
+
+impl PipelineCaches {
+    /// Caches with a result lifetime of `results_ttl` (zero: results are not cached).
+    pub fn new(results_ttl: Duration) -> Self {
+        PipelineCaches {
+            guards: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
+            results: moka::sync::Cache::builder()
+                .max_capacity(if results_ttl.is_zero() { 0 } else { 10_000 })
+                .time_to_live(results_ttl.max(Duration::from_millis(1)))
+                .build(),
+        }
+    }
+}
+
+/// The cache key of a scope: its tenants, locations and employee, in a fixed order.
+fn scope_key(role: Role, scope: &Scope) -> String {
+    let mut tenants = scope.tenant_ids.clone();
+    tenants.sort();
+    let locations = scope.location_ids.as_ref().map(|l| {
+        let mut l = l.clone();
+        l.sort();
+        l
+    });
+    format!(
+        "{}|{:?}|{:?}|{:?}",
+        role.as_str(),
+        tenants,
+        locations,
+        scope.employee_id
+    )
+}
+
+/// The results-cache key of an accepted query for a tier and scope.
+fn results_key(
+    tier: deriq_core::Tier,
+    scope: &Scope,
+    role: Role,
+    accepted: &deriq_sql_guard::Accepted,
+) -> String {
+    format!(
+        "{tier:?}|{}|{:?}|{}",
+        scope_key(role, scope),
+        accepted.params,
+        accepted.sql
+    )
+}
+
+/// Runs `fut` within `limit`, or fails naming the stage.
+async fn within<T>(
+    stage: Stage,
+    limit: Option<Duration>,
+    fut: impl Future<Output = T>,
+) -> Result<T, AskError> {
+    match limit {
+        None => Ok(fut.await),
+        Some(d) => tokio::time::timeout(d, fut)
+            .await
+            .map_err(|_| AskError::Timeout { stage, after: d }),
+    }
+}
+
+fn report(req: &AskRequest, p: Progress) {
+    if let Some(tx) = &req.progress {
+        let _ = tx.send(p);
     }
 }
 
@@ -86,7 +266,11 @@ pub struct Timings {
     pub guard: f64,
     pub database: f64,
     pub audit: f64,
-    /// total − provider − database: what the gateway itself costs.
+    /// Reading the caller from the directory (zero when the caller came resolved).
+    #[serde(default)]
+    pub directory: f64,
+    /// total − draft − database − audit − directory: what the pipeline itself costs
+    /// beyond the drafter and the database.
     pub overhead: f64,
 }
 
@@ -112,6 +296,9 @@ pub struct Answer {
     pub usage: Usage,
     pub request_id: String,
     pub timings_ms: Timings,
+    /// The rows came from the results cache (not serialised: the answer is the same).
+    #[serde(skip)]
+    pub results_cached: bool,
 }
 
 /// The question could not be answered at all.
@@ -133,6 +320,14 @@ pub enum AskError {
     Audit(#[from] AuditUnavailable),
     #[error("regulatory search failed: {0}")]
     Retrieval(String),
+    #[error("the {} stage did not finish within {} ms", .stage.as_str(), .after.as_millis())]
+    Timeout { stage: Stage, after: Duration },
+    #[error(
+        "the tenant {0} is not in your scope; ask about your own tenant or one of your assigned companies"
+    )]
+    TenantNotInScope(Uuid),
+    #[error("the caller given does not match the request's user")]
+    CallerMismatch,
 }
 
 /// The pipeline, shared by the CLI, the HTTP API and the eval suite.
@@ -150,14 +345,58 @@ pub struct Asker {
 
 /// Words that make a question about the regulations rather than (only) the data.
 const REGULATORY_CUES: &[&str] = &[
-    "cfr", "§", "regulation", "regulations", "rule", "rules", "require", "required", "requirement", "requirements",
-    "must ", "allowed to", "legal", "fcra", "osha require", "how long must", "how soon", "deadline", "according to",
-    "part 40", "part 382", "part 391", "part 1904", "what does", "what is the rule", "retain", "retention", "keep records",
+    "cfr",
+    "§",
+    "regulation",
+    "regulations",
+    "rule",
+    "rules",
+    "require",
+    "required",
+    "requirement",
+    "requirements",
+    "must ",
+    "allowed to",
+    "legal",
+    "fcra",
+    "osha require",
+    "how long must",
+    "how soon",
+    "deadline",
+    "according to",
+    "part 40",
+    "part 382",
+    "part 391",
+    "part 1904",
+    "what does",
+    "what is the rule",
+    "retain",
+    "retention",
+    "keep records",
 ];
 /// Words that make a question about the caller's data.
 const DATA_CUES: &[&str] = &[
-    "how many", "which ", "list ", "show ", "our ", "we ", "count", "number of", "who ", "top ", "percentage", "rate of",
-    "employees", "drivers", "last quarter", "this year", "in 2025", "in 2026", "next 30", "overdue", "expiring",
+    "how many",
+    "which ",
+    "list ",
+    "show ",
+    "our ",
+    "we ",
+    "count",
+    "number of",
+    "who ",
+    "top ",
+    "percentage",
+    "rate of",
+    "employees",
+    "drivers",
+    "last quarter",
+    "this year",
+    "in 2025",
+    "in 2026",
+    "next 30",
+    "overdue",
+    "expiring",
 ];
 
 /// Whether the question asks about the regulations, the data, or both.
@@ -180,28 +419,76 @@ impl Asker {
         if chars > MAX_QUESTION_CHARS {
             return Err(AskError::QuestionTooLong(chars));
         }
-        let user = directory::find_user(&self.directory_pool, &req.user_email).await?;
-        let (role, scope) = directory::scope_for(&self.directory_pool, &user).await?;
-        let kind = req.drafter.unwrap_or(self.default_drafter);
-        let drafter = self.drafters.get(&kind).cloned().ok_or(AskError::DrafterUnavailable(kind))?;
         let mut timings = Timings::default();
+        let t = Instant::now();
+        let resolved = match &req.caller {
+            Some(c) if c.user.email.eq_ignore_ascii_case(&req.user_email) => c.clone(),
+            Some(_) => return Err(AskError::CallerMismatch),
+            None => {
+                let user = directory::find_user(&self.directory_pool, &req.user_email).await?;
+                let (role, scope) = directory::scope_for(&self.directory_pool, &user).await?;
+                timings.directory = ms(t);
+                Arc::new(ResolvedCaller { user, role, scope })
+            }
+        };
+        let (user, role) = (&resolved.user, resolved.role);
+        let scope = match req.tenant {
+            None => resolved.scope.clone(),
+            Some(t) if resolved.scope.tenant_ids.contains(&t) => Scope {
+                tenant_ids: vec![t],
+                ..resolved.scope.clone()
+            },
+            Some(t) => return Err(AskError::TenantNotInScope(t)),
+        };
+        let kind = req.drafter.unwrap_or(self.default_drafter);
+        let drafter = self
+            .drafters
+            .get(&kind)
+            .cloned()
+            .ok_or(AskError::DrafterUnavailable(kind))?;
         let (regulatory, data) = classify(question);
 
         let mut citations = Vec::new();
-        if regulatory {
-            if let Some(r) = &self.retrieval {
-                let t = Instant::now();
-                citations = r.search(question, 5).await.map_err(AskError::Retrieval)?;
-                timings.retrieval = ms(t);
+        if regulatory && let Some(r) = &self.retrieval {
+            let t = Instant::now();
+            report(req, Progress::Started(Stage::Retrieval));
+            let search = r
+                .search(question, 5)
+                .instrument(tracing::info_span!("retrieval"));
+            citations = within(Stage::Retrieval, req.timeouts.retrieval, search)
+                .await?
+                .map_err(AskError::Retrieval)?;
+            timings.retrieval = ms(t);
+            report(req, Progress::Finished(Stage::Retrieval, timings.retrieval));
+            if !citations.is_empty() {
+                report(req, Progress::Citations(citations.clone()));
             }
         }
-        let mut answer = if regulatory && !data && citations.is_empty() && self.retrieval.is_some() {
+        let mut answer = if regulatory && !data && citations.is_empty() && self.retrieval.is_some()
+        {
             let mut a = empty_answer(AnswerKind::NotUnderstood, drafter.name());
             a.answer = "The regulations DER IQ holds (49 CFR Parts 40, 382 and 391, 29 CFR 1904, and the FCRA) do not cover this question closely enough to answer it; ask about those rules, or about your data.".into();
             a
         } else if data || citations.is_empty() {
-            let passages: Vec<Passage> = citations.iter().map(|c| Passage { citation: c.citation.clone(), title: c.title.clone(), text: c.text.clone() }).collect();
-            self.data_answer(req, question, role, &scope, drafter.as_ref(), passages, &mut timings).await?
+            let passages: Vec<Passage> = citations
+                .iter()
+                .map(|c| Passage {
+                    citation: c.citation.clone(),
+                    title: c.title.clone(),
+                    text: c.text.clone(),
+                })
+                .collect();
+            self.data_answer(
+                req,
+                question,
+                role,
+                &scope,
+                drafter.as_ref(),
+                passages,
+                &mut timings,
+            )
+            .instrument(tracing::info_span!("data_answer"))
+            .await?
         } else {
             empty_answer(AnswerKind::Regulatory, "offline".into())
         };
@@ -220,27 +507,80 @@ impl Asker {
         timings.total = ms(started);
 
         let t = Instant::now();
-        let record = self.audit_record(req, &user, role, &answer, &timings);
-        self.audit.write(&record).await?;
+        report(req, Progress::Started(Stage::Audit));
+        let record = self.audit_record(req, user, role, &answer, &timings);
+        self.audit
+            .write(&record)
+            .instrument(tracing::info_span!("audit"))
+            .await?;
         timings.audit = ms(t);
+        report(req, Progress::Finished(Stage::Audit, timings.audit));
         timings.total = ms(started);
-        timings.overhead = (timings.total - timings.provider - timings.database).max(0.0);
+        timings.overhead =
+            (timings.total - timings.draft - timings.database - timings.audit - timings.directory)
+                .max(0.0);
         answer.timings_ms = timings;
         Ok(answer)
     }
 
+    /// The compiled guard of a caller, from the cache when there is one.
+    fn guard_for(
+        &self,
+        req: &AskRequest,
+        role: Role,
+        scope: &Scope,
+    ) -> Result<Arc<Guard>, AskError> {
+        let build = || {
+            Guard::new(guard_policy(role, scope, self.limits))
+                .map(Arc::new)
+                .map_err(|e| AskError::Retrieval(format!("internal policy error: {e}")))
+        };
+        match &req.caches {
+            None => build(),
+            Some(c) => {
+                let key = scope_key(role, scope);
+                if let Some(g) = c.guards.get(&key) {
+                    return Ok(g);
+                }
+                let g = build()?;
+                c.guards.insert(key, g.clone());
+                Ok(g)
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
-    async fn data_answer(&self, req: &AskRequest, question: &str, role: Role, scope: &Scope, drafter: &dyn Drafter, passages: Vec<Passage>, timings: &mut Timings) -> Result<Answer, AskError> {
-        let policy = guard_policy(role, scope, self.limits);
-        let guard = Guard::new(policy).map_err(|e| AskError::Retrieval(format!("internal policy error: {e}")))?;
+    async fn data_answer(
+        &self,
+        req: &AskRequest,
+        question: &str,
+        role: Role,
+        scope: &Scope,
+        drafter: &dyn Drafter,
+        passages: Vec<Passage>,
+        timings: &mut Timings,
+    ) -> Result<Answer, AskError> {
+        let guard = self.guard_for(req, role, scope)?;
         let today = req.today.unwrap_or_else(|| Utc::now().date_naive());
-        let mut draft_req = DraftRequest { question: question.to_string(), role, today, prior_attempts: Vec::new(), passages, previous: req.previous.clone() };
+        let mut draft_req = DraftRequest {
+            question: question.to_string(),
+            role,
+            today,
+            prior_attempts: Vec::new(),
+            passages,
+            previous: req.previous.clone(),
+        };
         let mut answer = empty_answer(AnswerKind::NotUnderstood, drafter.name());
         for attempt in 1..=self.max_attempts.max(1) {
             answer.attempts = attempt;
             let t = Instant::now();
-            let outcome = drafter.draft(&draft_req).await?;
+            report(req, Progress::Started(Stage::Drafter));
+            let drafting = drafter
+                .draft(&draft_req)
+                .instrument(tracing::info_span!("draft", attempt));
+            let outcome = within(Stage::Drafter, req.timeouts.drafter, drafting).await??;
             timings.draft += ms(t);
+            report(req, Progress::Finished(Stage::Drafter, ms(t)));
             timings.provider += outcome.provider_ms;
             answer.usage.input_tokens += outcome.usage.input_tokens;
             answer.usage.output_tokens += outcome.usage.output_tokens;
@@ -250,7 +590,10 @@ impl Asker {
                 Draft::Refused { reason } => {
                     answer.kind = AnswerKind::Refused;
                     answer.answer = reason.clone();
-                    answer.reasons = vec![Reason::new(deriq_sql_guard::ReasonCode::RelationNotAllowed, reason)];
+                    answer.reasons = vec![Reason::new(
+                        deriq_sql_guard::ReasonCode::RelationNotAllowed,
+                        reason,
+                    )];
                     return Ok(answer);
                 }
                 Draft::NotUnderstood { message } => {
@@ -263,21 +606,61 @@ impl Asker {
             answer.drafted_sql = Some(sql.clone());
             answer.explanation = Some(explanation);
             let t = Instant::now();
-            let checked = guard.check(&sql);
+            report(req, Progress::Started(Stage::Guard));
+            let checked = tracing::info_span!("guard").in_scope(|| guard.check(&sql));
             timings.guard += ms(t);
+            report(req, Progress::Finished(Stage::Guard, ms(t)));
             let accepted = match checked {
                 Ok(a) => a,
                 Err(rejected) => {
                     answer.kind = AnswerKind::Refused;
                     answer.answer = format!("The query was refused: {}", rejected.summary());
                     answer.reasons = rejected.reasons.clone();
-                    draft_req.prior_attempts.push(PriorAttempt { sql, feedback: rejected.summary() });
+                    draft_req.prior_attempts.push(PriorAttempt {
+                        sql,
+                        feedback: rejected.summary(),
+                    });
                     continue;
                 }
             };
+            report(
+                req,
+                Progress::Sql {
+                    sql: accepted.sql.clone(),
+                    drafted_sql: sql.clone(),
+                    explanation: answer.explanation.clone(),
+                },
+            );
             let t = Instant::now();
-            let result = self.executor.run(guard_tier(role), scope, &accepted).await;
+            report(req, Progress::Started(Stage::Database));
+            let tier = guard_tier(role);
+            let key = req
+                .caches
+                .as_ref()
+                .map(|_| results_key(tier, scope, role, &accepted));
+            let cached = match (&req.caches, &key) {
+                (Some(c), Some(k)) => c.results.get(k),
+                _ => None,
+            };
+            let result = match cached {
+                Some(r) => {
+                    answer.results_cached = true;
+                    Ok((*r).clone())
+                }
+                None => {
+                    let running = self
+                        .executor
+                        .run(tier, scope, &accepted)
+                        .instrument(tracing::info_span!("database"));
+                    let r = within(Stage::Database, req.timeouts.database, running).await?;
+                    if let (Ok(r), Some(c), Some(k)) = (&r, &req.caches, key) {
+                        c.results.insert(k, Arc::new(r.clone()));
+                    }
+                    r
+                }
+            };
             timings.database += ms(t);
+            report(req, Progress::Finished(Stage::Database, ms(t)));
             match result {
                 Ok(r) => {
                     answer.kind = AnswerKind::Data;
@@ -290,7 +673,10 @@ impl Asker {
                     return Ok(answer);
                 }
                 Err(e @ ExecError::Rejected { .. }) => {
-                    draft_req.prior_attempts.push(PriorAttempt { sql, feedback: e.sanitised() });
+                    draft_req.prior_attempts.push(PriorAttempt {
+                        sql,
+                        feedback: e.sanitised(),
+                    });
                     answer.kind = AnswerKind::NotUnderstood;
                     answer.answer = format!("The query could not run: {}", e.sanitised());
                 }
@@ -300,7 +686,14 @@ impl Asker {
         Ok(answer)
     }
 
-    fn audit_record(&self, req: &AskRequest, user: &User, role: Role, answer: &Answer, timings: &Timings) -> AuditRecord {
+    fn audit_record(
+        &self,
+        req: &AskRequest,
+        user: &User,
+        role: Role,
+        answer: &Answer,
+        timings: &Timings,
+    ) -> AuditRecord {
         let refused = matches!(answer.kind, AnswerKind::Refused);
         AuditRecord {
             id: Uuid::new_v4(),
@@ -309,14 +702,29 @@ impl Asker {
             user_id: Some(user.id),
             user_email: Some(user.email.clone()),
             user_role: Some(role.as_str().to_string()),
-            action: if refused { "ACCESS_DENIED".into() } else { "READ".into() },
+            action: if refused {
+                "ACCESS_DENIED".into()
+            } else {
+                "READ".into()
+            },
             resource: "der-iq/ask".into(),
             resource_id: None,
             request_id: req.request_id.clone(),
             ip_address: req.ip_address.clone(),
             user_agent: req.user_agent.clone(),
-            result: if matches!(answer.kind, AnswerKind::Data | AnswerKind::Regulatory | AnswerKind::Mixed) { "SUCCESS".into() } else { "FAILURE".into() },
-            error_code: (!matches!(answer.kind, AnswerKind::Data | AnswerKind::Regulatory | AnswerKind::Mixed)).then(|| format!("{:?}", answer.kind).to_lowercase()),
+            result: if matches!(
+                answer.kind,
+                AnswerKind::Data | AnswerKind::Regulatory | AnswerKind::Mixed
+            ) {
+                "SUCCESS".into()
+            } else {
+                "FAILURE".into()
+            },
+            error_code: (!matches!(
+                answer.kind,
+                AnswerKind::Data | AnswerKind::Regulatory | AnswerKind::Mixed
+            ))
+            .then(|| format!("{:?}", answer.kind).to_lowercase()),
             error_message: None,
             duration_ms: timings.total.round() as i32,
             details: json!({
@@ -332,6 +740,7 @@ impl Asker {
                 "outcome": answer.kind,
                 "usage": answer.usage,
                 "timings_ms": timings,
+                "tenant": req.tenant,
             }),
         }
     }
@@ -362,6 +771,7 @@ fn empty_answer(kind: AnswerKind, drafter: String) -> Answer {
         usage: Usage::default(),
         request_id: String::new(),
         timings_ms: Timings::default(),
+        results_cached: false,
     }
 }
 
@@ -370,7 +780,13 @@ fn summarise(r: &QueryResult) -> String {
     match (r.rows.len(), r.columns.len()) {
         (1, 1) => format!("{}: {}", r.columns[0].name, display(&r.rows[0][0])),
         (0, _) => "No rows match.".to_string(),
-        (1, _) => r.columns.iter().zip(&r.rows[0]).map(|(c, v)| format!("{}: {}", c.name, display(v))).collect::<Vec<_>>().join(", "),
+        (1, _) => r
+            .columns
+            .iter()
+            .zip(&r.rows[0])
+            .map(|(c, v)| format!("{}: {}", c.name, display(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
         (n, _) => format!("{n} rows."),
     }
 }
@@ -389,9 +805,22 @@ mod tests {
 
     #[test]
     fn questions_are_classified_by_their_cues() {
-        assert_eq!(classify("How long must a DOT employer keep records of positive tests?"), (true, false));
-        assert_eq!(classify("How many random drug tests did we run in Texas last quarter?"), (false, true));
-        assert_eq!(classify("Which drivers are overdue and what does 49 CFR 391.25 require?"), (true, true));
-        assert_eq!(classify("weather in Houston"), (false, true), "unknown questions go to the drafter, which says it does not understand");
+        assert_eq!(
+            classify("How long must a DOT employer keep records of positive tests?"),
+            (true, false)
+        );
+        assert_eq!(
+            classify("How many random drug tests did we run in Texas last quarter?"),
+            (false, true)
+        );
+        assert_eq!(
+            classify("Which drivers are overdue and what does 49 CFR 391.25 require?"),
+            (true, true)
+        );
+        assert_eq!(
+            classify("weather in Houston"),
+            (false, true),
+            "unknown questions go to the drafter, which says it does not understand"
+        );
     }
 }

@@ -41,6 +41,13 @@ struct FileConfig {
     jwt_audience: Option<String>,
     rate_limit_tenant_per_minute: Option<u32>,
     rate_limit_user_per_minute: Option<u32>,
+    jwks: Option<String>,
+    tenant_base_domain: Option<String>,
+    timeout_drafter_ms: Option<u64>,
+    timeout_database_ms: Option<u64>,
+    timeout_retrieval_ms: Option<u64>,
+    results_cache_ttl_ms: Option<u64>,
+    otlp_endpoint: Option<String>,
 }
 
 /// The resolved configuration.
@@ -86,6 +93,24 @@ pub struct Config {
     pub rate_limit_tenant_per_minute: u32,
     /// `DERIQ_RATE_LIMIT_USER_PER_MINUTE`: requests per minute per user (default 60).
     pub rate_limit_user_per_minute: u32,
+    /// `DERIQ_JWKS`: a JWKS file path or `https://` URL whose RS256/ES256 keys verify
+    /// bearer tokens (besides the HS256 secret, when one is set).
+    pub jwks: Option<String>,
+    /// `DERIQ_TENANT_BASE_DOMAIN`: requests to `<tenant slug>.<this domain>` are for that
+    /// tenant (e.g. `deriq.example.com`). Unset: subdomains are not used.
+    pub tenant_base_domain: Option<String>,
+    /// `DERIQ_TIMEOUT_DRAFTER_MS`: drafter time limit per attempt (default 60000).
+    pub timeout_drafter_ms: Option<u64>,
+    /// `DERIQ_TIMEOUT_DATABASE_MS`: time limit of one query execution (default 10000).
+    pub timeout_database_ms: Option<u64>,
+    /// `DERIQ_TIMEOUT_RETRIEVAL_MS`: time limit of regulatory retrieval (default 5000).
+    pub timeout_retrieval_ms: Option<u64>,
+    /// `DERIQ_RESULTS_CACHE_TTL_MS`: how long a query result is reused for the same SQL and
+    /// scope (default 10000; 0 turns the cache off).
+    pub results_cache_ttl_ms: Option<u64>,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: where `deriq serve` sends its trace spans (OTLP over
+    /// HTTP). Unset: no export.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Config {
@@ -131,6 +156,12 @@ impl Config {
                 None => Ok(file_value.unwrap_or(default)),
             }
         };
+        let millis = |name: &'static str, file_value: Option<u64>| -> Result<Option<u64>, ConfigError> {
+            match env(name) {
+                Some(v) => v.parse().map(Some).map_err(|_| ConfigError::Invalid { name, expected: "a number of milliseconds", value: v }),
+                None => Ok(file_value),
+            }
+        };
         Ok(Config {
             http_addr: env("DERIQ_HTTP_ADDR").or(file.http_addr).unwrap_or_else(|| "127.0.0.1:8080".to_string()),
             jwt_secret: env("DERIQ_JWT_SECRET").or(file.jwt_secret),
@@ -138,6 +169,13 @@ impl Config {
             jwt_audience: env("DERIQ_JWT_AUDIENCE").or(file.jwt_audience).unwrap_or_else(|| "der-iq".to_string()),
             rate_limit_tenant_per_minute: per_minute("DERIQ_RATE_LIMIT_TENANT_PER_MINUTE", file.rate_limit_tenant_per_minute, 100)?,
             rate_limit_user_per_minute: per_minute("DERIQ_RATE_LIMIT_USER_PER_MINUTE", file.rate_limit_user_per_minute, 60)?,
+            jwks: env("DERIQ_JWKS").or(file.jwks),
+            tenant_base_domain: env("DERIQ_TENANT_BASE_DOMAIN").or(file.tenant_base_domain).map(|d| d.trim_matches('.').to_ascii_lowercase()),
+            timeout_drafter_ms: millis("DERIQ_TIMEOUT_DRAFTER_MS", file.timeout_drafter_ms)?,
+            timeout_database_ms: millis("DERIQ_TIMEOUT_DATABASE_MS", file.timeout_database_ms)?,
+            timeout_retrieval_ms: millis("DERIQ_TIMEOUT_RETRIEVAL_MS", file.timeout_retrieval_ms)?,
+            results_cache_ttl_ms: millis("DERIQ_RESULTS_CACHE_TTL_MS", file.results_cache_ttl_ms)?,
+            otlp_endpoint: env("OTEL_EXPORTER_OTLP_ENDPOINT").or(file.otlp_endpoint),
             database_url: env("DATABASE_URL").or(file.database_url),
             replica_urls: env("REPLICA_URLS")
                 .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())

@@ -1,6 +1,6 @@
 //! `POST /api/der-iq/chat`: conversations with follow-ups, and server-sent events.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

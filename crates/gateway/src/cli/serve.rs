@@ -10,7 +10,8 @@ use deriq_gateway::app::{self, BuildOptions};
 use deriq_gateway::config::Config;
 use deriq_gateway::drafter::DrafterKind;
 use deriq_gateway::http::auth::TokenKeys;
-use deriq_gateway::http::{self, HttpSettings, HttpState};
+use deriq_gateway::http::jwks::{Jwks, JwksSource};
+use deriq_gateway::http::{self, GatewayOptions, HttpSettings, HttpState};
 use sqlx::postgres::PgPoolOptions;
 
 #[derive(Args)]
@@ -53,9 +54,29 @@ async fn shutdown_signal() {
     tracing::info!(target: "deriq::http", "shutting down: finishing requests in flight");
 }
 
+/// The token keys: the HS256 secret (unless only a JWKS is configured) and the JWKS keys.
+async fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
+    let jwks = match &config.jwks {
+        Some(source) => Some(Jwks::load(JwksSource::parse(source)).await?),
+        None => None,
+    };
+    let secret = match (&config.jwt_secret, &jwks) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(_)) => app::endpoints(config).ok().and_then(|e| e.dev_jwt_secret),
+        (None, None) => Some(jwt_secret(config)?),
+    };
+    let keys = match (secret, jwks) {
+        (Some(s), Some(j)) => TokenKeys::hs256(s.as_bytes(), &config.jwt_issuer, &config.jwt_audience).with_jwks(j),
+        (Some(s), None) => TokenKeys::hs256(s.as_bytes(), &config.jwt_issuer, &config.jwt_audience),
+        (None, Some(j)) => TokenKeys::jwks(j, &config.jwt_issuer, &config.jwt_audience),
+        (None, None) => anyhow::bail!("set DERIQ_JWT_SECRET or DERIQ_JWKS"),
+    };
+    Ok(keys)
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load()?;
-    let secret = jwt_secret(&config)?;
+    let keys = token_keys(&config).await?;
     let asker = app::build(&config, BuildOptions { retrieval: !args.no_retrieval, default_drafter: args.drafter, ..BuildOptions::default() }).await?;
     let endpoints = app::endpoints(&config)?;
     let probes = endpoints
@@ -69,8 +90,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             (format!("{}:{}", r.get_host(), r.get_port()), pool)
         })
         .collect();
-    let keys = TokenKeys::hs256(secret.as_bytes(), &config.jwt_issuer, &config.jwt_audience);
-    let state = HttpState::new(Arc::new(asker), keys, probes, HttpSettings::from_config(&config))?;
+    let state = HttpState::with_options(Arc::new(asker), keys, probes, HttpSettings::from_config(&config), GatewayOptions::from_config(&config))?;
     if config.dev_sign_in() {
         state.dev_sign_in.enable(&config.jwt_issuer, &config.jwt_audience);
     }

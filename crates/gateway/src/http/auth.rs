@@ -1,12 +1,19 @@
-//! Bearer tokens: HS256 JWTs with the platform's claims. Signature, `exp`, `nbf`, `iss`
-//! and `aud` are validated; only the configured algorithm is accepted (so `alg: none`
-//! and algorithm confusion are refused); the role's session timeout runs from `iat`.
+//! Bearer tokens: JWTs with the platform's claims, signed with HS256 (a shared secret) or
+//! RS256/ES256 (public keys from a JWKS file or URL, see [`super::jwks`]). Signature,
+//! `exp`, `nbf`, `iss` and `aud` are validated. The algorithm is chosen by the key, never
+//! by the token: HS256 only with the shared secret, RS256/ES256 only with a JWKS key whose
+//! own algorithm is the token's (so `alg: none`, and an HS256 token "signed" with a public
+//! key, are refused). The role's session timeout runs from `iat`.
+
+use std::sync::Arc;
 
 use deriq_core::Role;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::jwks::Jwks;
 
 use super::error::ApiError;
 use crate::directory::User;
@@ -68,39 +75,104 @@ impl Claims {
 #[error("cannot sign the token: {0}")]
 pub struct MintError(String);
 
-/// Verifies (and, for development, mints) HS256 tokens.
+/// The HS256 shared secret.
 #[derive(Clone)]
-pub struct TokenKeys {
+struct Shared {
     decoding: DecodingKey,
     encoding: EncodingKey,
-    validation: Validation,
+}
+
+/// Verifies tokens (HS256 with a shared secret, RS256/ES256 with JWKS keys) and, for
+/// development, mints HS256 ones.
+#[derive(Clone)]
+pub struct TokenKeys {
+    shared: Option<Shared>,
+    jwks: Option<Arc<Jwks>>,
+    issuer: String,
+    audience: String,
+}
+
+fn validation(alg: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECONDS;
+    validation
+}
+
+fn not_accepted(alg: Algorithm) -> ApiError {
+    ApiError::unauthorized("algorithm_not_accepted", format!("tokens signed with {alg:?} are not accepted here"))
 }
 
 impl TokenKeys {
     /// Keys for an HS256 shared secret, requiring `issuer` and `audience`.
     pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECONDS;
-        TokenKeys { decoding: DecodingKey::from_secret(secret), encoding: EncodingKey::from_secret(secret), validation }
+        TokenKeys {
+            shared: Some(Shared { decoding: DecodingKey::from_secret(secret), encoding: EncodingKey::from_secret(secret) }),
+            jwks: None,
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+        }
     }
 
-    /// Signs claims (for `deriq token` and tests).
+    /// Keys for RS256/ES256 tokens whose public keys are in a JWKS (no shared secret).
+    pub fn jwks(jwks: Arc<Jwks>, issuer: &str, audience: &str) -> Self {
+        TokenKeys { shared: None, jwks: Some(jwks), issuer: issuer.to_string(), audience: audience.to_string() }
+    }
+
+    /// Also accepts RS256/ES256 tokens signed with the keys of a JWKS.
+    pub fn with_jwks(mut self, jwks: Arc<Jwks>) -> Self {
+        self.jwks = Some(jwks);
+        self
+    }
+
+    /// The JWKS, when one is configured.
+    pub fn jwks_source(&self) -> Option<&Arc<Jwks>> {
+        self.jwks.as_ref()
+    }
+
+    /// Signs claims with the shared secret (for `deriq token` and tests).
     pub fn mint(&self, claims: &Claims) -> Result<String, MintError> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(|e| MintError(e.to_string()))
+        let shared = self.shared.as_ref().ok_or_else(|| MintError("no HS256 secret is configured".into()))?;
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &shared.encoding).map_err(|e| MintError(e.to_string()))
     }
 
-    /// Verifies a token and the role's session timeout at `now` (Unix seconds).
+    /// Verifies a token at `now` (Unix seconds), fetching the JWKS again when the token
+    /// names a key it does not hold (a key rotation).
+    pub async fn verify_token(&self, token: &str, now: i64) -> Result<(Claims, Role), ApiError> {
+        if let (Some(jwks), Ok(header)) = (&self.jwks, jsonwebtoken::decode_header(token))
+            && matches!(header.alg, Algorithm::RS256 | Algorithm::ES256)
+            && let Some(kid) = &header.kid
+        {
+            jwks.ensure(kid).await;
+        }
+        self.verify(token, now)
+    }
+
+    /// Verifies a token and the role's session timeout at `now` (Unix seconds), with the
+    /// keys at hand (no JWKS fetch).
     pub fn verify(&self, token: &str, now: i64) -> Result<(Claims, Role), ApiError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| ApiError::unauthorized("unsupported_token", "the token is not a JWT signed with an accepted algorithm (alg none is never accepted)"))?;
-        if !self.validation.algorithms.contains(&header.alg) {
-            return Err(ApiError::unauthorized("algorithm_not_accepted", format!("tokens signed with {:?} are not accepted here", header.alg)));
-        }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+        let (key, alg) = match header.alg {
+            Algorithm::HS256 => match &self.shared {
+                Some(s) => (s.decoding.clone(), Algorithm::HS256),
+                None => return Err(not_accepted(header.alg)),
+            },
+            Algorithm::RS256 | Algorithm::ES256 => {
+                let Some(jwks) = &self.jwks else { return Err(not_accepted(header.alg)) };
+                let kid = header.kid.as_deref().ok_or_else(|| ApiError::unauthorized("unknown_key", "the token names no key (kid)"))?;
+                let key = jwks.get(kid).ok_or_else(|| ApiError::unauthorized("unknown_key", format!("the key '{kid}' is not in the key set")))?;
+                if key.algorithm != header.alg {
+                    return Err(ApiError::unauthorized("algorithm_not_accepted", format!("the key '{kid}' is for {:?}, not {:?}", key.algorithm, header.alg)));
+                }
+                (key.decoding.clone(), key.algorithm)
+            }
+            other => return Err(not_accepted(other)),
+        };
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation(alg, &self.issuer, &self.audience)).map_err(|e| {
             let (code, message) = match e.kind() {
                 ErrorKind::ExpiredSignature => ("token_expired", "the token has expired".to_string()),
                 ErrorKind::ImmatureSignature => ("token_not_yet_valid", "the token is not valid yet (nbf)".to_string()),

@@ -1,10 +1,15 @@
-//! `POST /api/der-iq/chat`: conversations. A follow-up ("only the ones in Louisiana")
-//! names the conversation, and the pipeline gets the previous question and its SQL.
-//! With `Accept: text/event-stream` the answer comes as server-sent events, in order:
-//! `conversation`, `status` (one per pipeline step, with its time), `sql`, `rows`,
-//! `answer`, `citations`, and a final `timings`; a failure is an `error` event, and the
-//! stream then ends. (The pipeline reports its steps when it finishes; the events are
-//! cut from its answer.)
+//! `POST /api/der-iq/chat`: conversations. A follow-up ("only the ones in Louisiana",
+//! then "and only drivers") names the conversation and refines it cumulatively: the
+//! conversation keeps the question as refined so far, and a follow-up is asked as that
+//! question plus the new words, with the last SQL for drafters that use it.
+//!
+//! With `Accept: text/event-stream` the answer comes as server-sent events as the pipeline
+//! runs, in order: `conversation`; `status` `{step, done: false}` when a step starts and
+//! `{step, ms, done: true}` when it ends (steps: received, retrieving, drafting, guarding,
+//! running, auditing); `sql` when the guard accepts a query (before it runs); then, once the
+//! audit record is written (rows are never sent before it is), `rows`, `answer_delta`
+//! `{text}` chunks, `answer`, `citations` and a final `timings`. A failure is an `error`
+//! event, and the stream then ends.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -26,10 +31,11 @@ use super::AppState;
 use super::body::JsonBody;
 use super::caller::Caller;
 use super::error::ApiError;
-use super::handlers::{ask_request, idempotent, pipeline_time};
+use super::handlers::{gateway_request, idempotent, pipeline_time};
 use super::middleware::RequestId;
-use crate::ask::{Answer, AnswerKind};
+use crate::ask::{Answer, AnswerKind, MAX_QUESTION_CHARS, Progress};
 use crate::drafter::DrafterKind;
+use crate::drafter::offline::plan::names_an_entity;
 
 /// How long an idle conversation is kept.
 pub const CONVERSATION_IDLE: Duration = Duration::from_secs(60 * 60);
@@ -38,8 +44,31 @@ pub const CONVERSATION_IDLE: Duration = Duration::from_secs(60 * 60);
 #[derive(Debug)]
 pub struct Conversation {
     pub user_id: Uuid,
-    /// The last question and the SQL drafted for it.
+    /// The question as refined so far (the first question and every follow-up) and the
+    /// SQL drafted for it.
     pub last: Option<(String, String)>,
+}
+
+/// Words that open a refinement of the previous question.
+const FOLLOW_UP_CUES: &[&str] = &[
+    "only", "and", "but", "just", "also", "excluding", "except", "without", "of those", "of them", "among", "what about", "how about", "now", "same", "then", "limit",
+];
+
+/// Whether `message` refines the conversation's question rather than starting a new one:
+/// it opens with a refinement word, or names nothing of the data by itself.
+pub fn is_follow_up(message: &str) -> bool {
+    let m = message.trim().to_lowercase();
+    let opens = FOLLOW_UP_CUES.iter().any(|c| m.strip_prefix(c).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',', ':'])));
+    opens || !names_an_entity(&m)
+}
+
+/// The question to ask for a message: the conversation's question so far plus the message
+/// when it is a follow-up, else the message.
+pub fn effective_question(previous: Option<&(String, String)>, message: &str) -> String {
+    match previous {
+        Some((question, _)) if is_follow_up(message) => format!("{} {}", question.trim(), message.trim()),
+        _ => message.trim().to_string(),
+    }
 }
 
 /// Conversations by id.
@@ -108,8 +137,13 @@ pub async fn chat(
             (id, conv)
         }
     };
-    let mut req = ask_request(&caller, &b.message, b.drafter, &rid, Some(peer), &headers);
-    req.previous = lock(&conv).last.clone();
+    let previous = lock(&conv).last.clone();
+    let question = effective_question(previous.as_ref(), &b.message);
+    if question.chars().count() > MAX_QUESTION_CHARS && b.message.chars().count() <= MAX_QUESTION_CHARS {
+        return Err(ApiError::unprocessable("conversation_too_long", format!("the conversation's question has grown past {MAX_QUESTION_CHARS} characters")).hint("start a new conversation (omit conversation_id)"));
+    }
+    let mut req = gateway_request(&s, &caller, &question, b.drafter, &rid, Some(peer), &headers);
+    req.previous = previous;
     let wants_stream = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/event-stream"));
     if wants_stream {
         return Ok(stream(s, id, conv, req).into_response());
@@ -129,20 +163,19 @@ fn event(name: &str, data: &Value) -> Event {
     Event::default().event(name).data(data.to_string())
 }
 
-/// The events of an answer, in order.
-pub fn answer_events(a: &Answer) -> Vec<Event> {
-    let t = &a.timings_ms;
+/// The events of a finished answer that follow the live steps, in order: `sql` (only when
+/// no live `sql` event was sent), `rows`, `answer_delta` chunks, `answer`, `citations`,
+/// `timings`.
+pub fn answer_events(a: &Answer, sql_sent: bool) -> Vec<Event> {
     let mut events = Vec::new();
-    for (step, ms) in [("retrieving", t.retrieval), ("drafting", t.draft), ("guarding", t.guard), ("running", t.database), ("auditing", t.audit)] {
-        if ms > 0.0 {
-            events.push(event("status", &json!({ "step": step, "ms": ms, "done": true })));
-        }
-    }
-    if a.sql.is_some() || a.drafted_sql.is_some() {
+    if !sql_sent && (a.sql.is_some() || a.drafted_sql.is_some()) {
         events.push(event("sql", &json!({ "sql": a.sql, "drafted_sql": a.drafted_sql, "explanation": a.explanation })));
     }
     if !a.columns.is_empty() {
         events.push(event("rows", &json!({ "columns": a.columns, "rows": a.rows, "row_cap_applied": a.row_cap_applied })));
+    }
+    for chunk in answer_chunks(&a.answer) {
+        events.push(event("answer_delta", &json!({ "text": chunk })));
     }
     events.push(event("answer", &json!({ "kind": a.kind, "text": a.answer, "reasons": a.reasons })));
     if !a.citations.is_empty() {
@@ -152,16 +185,71 @@ pub fn answer_events(a: &Answer) -> Vec<Event> {
     events
 }
 
-fn stream(s: AppState, id: Uuid, conv: Arc<Mutex<Conversation>>, req: crate::ask::AskRequest) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
+/// The answer text in chunks of a few words (concatenated, they are the text).
+pub fn answer_chunks(text: &str) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut current = String::new();
+    let mut words = 0;
+    for piece in text.split_inclusive(' ') {
+        current.push_str(piece);
+        words += 1;
+        if words == 8 {
+            chunks.push(std::mem::take(&mut current));
+            words = 0;
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+/// The live event of a progress report, if it has one.
+fn progress_event(p: &Progress) -> Option<Event> {
+    match p {
+        Progress::Started(stage) => Some(event("status", &json!({ "step": stage.step(), "done": false }))),
+        Progress::Finished(stage, ms) => Some(event("status", &json!({ "step": stage.step(), "ms": ms, "done": true }))),
+        Progress::Sql { sql, drafted_sql, explanation } => Some(event("sql", &json!({ "sql": sql, "drafted_sql": drafted_sql, "explanation": explanation }))),
+        // Citations keep their place after the answer.
+        Progress::Citations(_) => None,
+    }
+}
+
+fn stream(s: AppState, id: Uuid, conv: Arc<Mutex<Conversation>>, mut req: crate::ask::AskRequest) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
     tokio::spawn(async move {
         let _ = tx.send(event("conversation", &json!({ "conversation_id": id }))).await;
         let _ = tx.send(event("status", &json!({ "step": "received", "done": false }))).await;
-        match s.asker.ask(&req).await {
+        let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+        req.progress = Some(ptx);
+        let mut sql_sent = false;
+        let result = {
+            let ask = s.asker.ask(&req);
+            tokio::pin!(ask);
+            loop {
+                tokio::select! {
+                    biased;
+                    Some(p) = prx.recv() => {
+                        sql_sent |= matches!(p, Progress::Sql { .. });
+                        if let Some(e) = progress_event(&p) && tx.send(e).await.is_err() {
+                            return;
+                        }
+                    }
+                    r = &mut ask => break r,
+                }
+            }
+        };
+        while let Ok(p) = prx.try_recv() {
+            sql_sent |= matches!(p, Progress::Sql { .. });
+            if let Some(e) = progress_event(&p) {
+                let _ = tx.send(e).await;
+            }
+        }
+        match result {
             Ok(answer) => {
                 remember(&conv, &req.question, &answer);
                 s.metrics.record_answer(&answer);
-                for e in answer_events(&answer) {
+                for e in answer_events(&answer, sql_sent) {
                     if tx.send(e).await.is_err() {
                         return;
                     }
@@ -175,4 +263,29 @@ fn stream(s: AppState, id: Uuid, conv: Arc<Mutex<Conversation>>, req: crate::ask
     });
     let events = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) });
     Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follow_ups_extend_the_question_and_new_questions_start_over() {
+        let prev = ("How many post-accident tests this year?".to_string(), "SELECT 1".to_string());
+        assert_eq!(effective_question(Some(&prev), "only the ones in Louisiana"), "How many post-accident tests this year? only the ones in Louisiana");
+        let chained = (effective_question(Some(&prev), "only the ones in Louisiana"), "SELECT 2".to_string());
+        assert_eq!(effective_question(Some(&chained), "and only drivers"), "How many post-accident tests this year? only the ones in Louisiana and only drivers");
+        assert_eq!(effective_question(Some(&chained), "How many employees do we have?"), "How many employees do we have?");
+        assert_eq!(effective_question(None, " only drivers "), "only drivers");
+        assert!(!is_follow_up("andrew's tests"), "a cue is a whole word");
+    }
+
+    #[test]
+    fn answer_chunks_join_to_the_text() {
+        let text = "count: 12 rows of drug tests in Louisiana this year, of which three were positive and two were refusals.";
+        let chunks = answer_chunks(text);
+        assert!(chunks.len() > 1);
+        assert_eq!(chunks.concat(), text);
+        assert!(answer_chunks("").is_empty());
+    }
 }

@@ -24,17 +24,25 @@ pub struct ApiError {
     pub hint: Option<String>,
     /// For 429: when to try again.
     pub retry_after: Option<Duration>,
+    /// For 504: the pipeline stage that ran out of time.
+    pub stage: Option<&'static str>,
 }
 
 impl ApiError {
     /// An error with a status, a code and a message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), hint: None, retry_after: None }
+        ApiError { status, code, message: message.into(), hint: None, retry_after: None, stage: None }
     }
 
     /// Adds a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Names the pipeline stage the error comes from.
+    pub fn with_stage(mut self, stage: &'static str) -> Self {
+        self.stage = Some(stage);
         self
     }
 
@@ -80,6 +88,9 @@ impl ApiError {
         if let Some(r) = self.retry_after {
             error["retry_after_seconds"] = json!(retry_secs(r));
         }
+        if let Some(stage) = self.stage {
+            error["stage"] = json!(stage);
+        }
         json!({ "error": error })
     }
 }
@@ -119,6 +130,9 @@ impl From<AskError> for ApiError {
             AskError::Exec(_) => ApiError::unavailable("database_unavailable", msg),
             AskError::Audit(_) => ApiError::unavailable("audit_unavailable", "the question was not answered because it could not be audited"),
             AskError::Retrieval(_) => ApiError::unavailable("retrieval_unavailable", msg),
+            AskError::Timeout { stage, .. } => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "stage_timeout", msg).with_stage(stage.as_str()).hint("retry later, or narrow the question"),
+            AskError::TenantNotInScope(_) => ApiError::forbidden("tenant_not_assigned", msg),
+            AskError::CallerMismatch => ApiError::unauthorized("subject_mismatch", msg),
         }
     }
 }

@@ -159,9 +159,20 @@ where
     }
 }
 
-/// The `AskRequest` for a caller's question.
+/// The `AskRequest` for a caller's question, with the gateway's caches and time limits.
+pub fn gateway_request(s: &AppState, caller: &Caller, question: &str, drafter: Option<DrafterKind>, rid: &RequestId, peer: Option<SocketAddr>, headers: &HeaderMap) -> AskRequest {
+    let mut req = ask_request(caller, question, drafter, rid, peer, headers);
+    req.caches = Some(s.caches.clone());
+    req.timeouts = s.options.timeouts;
+    req
+}
+
+/// The `AskRequest` for a caller's question: the caller as resolved, and the tenant it
+/// is narrowed to.
 pub fn ask_request(caller: &Caller, question: &str, drafter: Option<DrafterKind>, rid: &RequestId, peer: Option<SocketAddr>, headers: &HeaderMap) -> AskRequest {
     let mut req = AskRequest::new(caller.user.email.clone(), question);
+    req.caller = Some(caller.resolved.clone());
+    req.tenant = caller.narrowed_to;
     req.drafter = drafter;
     req.request_id = rid.0.clone();
     req.ip_address = peer.map(|p| p.ip().to_string());
@@ -173,9 +184,10 @@ pub fn ask_request(caller: &Caller, question: &str, drafter: Option<DrafterKind>
 pub fn pipeline_time(a: &Answer) -> PipelineTime {
     let t = &a.timings_ms;
     PipelineTime {
-        stages: vec![("retrieval", t.retrieval), ("draft", t.draft), ("provider", t.provider), ("guard", t.guard), ("db", t.database), ("audit", t.audit)],
-        provider_ms: t.provider,
-        database_ms: t.database,
+        stages: vec![("retrieval", t.retrieval), ("directory", t.directory), ("draft", t.draft), ("provider", t.provider), ("guard", t.guard), ("db", t.database), ("audit", t.audit)],
+        drafter_ms: t.draft,
+        database_ms: t.database + t.audit + t.directory,
+        results_cached: a.results_cached,
     }
 }
 
@@ -204,7 +216,7 @@ pub async fn query(
     if q.export {
         require_mfa_for_export(&caller, super::caller::unix_now())?;
     }
-    let req = ask_request(&caller, &q.question, q.drafter, &rid, Some(peer), &headers);
+    let req = gateway_request(&s, &caller, &q.question, q.drafter, &rid, Some(peer), &headers);
     let export = q.export;
     idempotent(&s, &caller, "query", &headers, &body.raw, async {
         let answer = s.asker.ask(&req).await?;
@@ -270,7 +282,7 @@ pub async fn search(State(s): State<AppState>, caller: Caller, headers: HeaderMa
         let results = retrieval.search(text, k).await.map_err(|e| ApiError::unavailable("retrieval_unavailable", format!("regulatory search failed: {e}")))?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         let mut resp = Json(json!({ "results": results, "timings_ms": { "retrieval": ms } })).into_response();
-        resp.extensions_mut().insert(PipelineTime { stages: vec![("retrieval", ms)], provider_ms: 0.0, database_ms: ms });
+        resp.extensions_mut().insert(PipelineTime { stages: vec![("retrieval", ms)], drafter_ms: 0.0, database_ms: ms, results_cached: false });
         Ok(resp)
     })
     .await

@@ -47,7 +47,7 @@ impl Metrics {
             requests: counter("deriq_http_requests_total", "HTTP requests by route and status", &["route", "status"])?,
             request_seconds: histogram("deriq_http_request_duration_seconds", "HTTP request latency by route", &["route"])?,
             stage_seconds: histogram("deriq_stage_duration_seconds", "Ask pipeline latency by stage", &["stage"])?,
-            overhead_seconds: histogram("deriq_gateway_overhead_seconds", "Request time minus drafter-provider and database time", &["route"])?,
+            overhead_seconds: histogram("deriq_gateway_overhead_seconds", "Request time minus drafter time and database time (query, audit insert, directory reads)", &["route"])?,
             guard_decisions: counter("deriq_guard_decisions_total", "SQL guard outcomes of answered questions", &["decision"])?,
             drafter_tokens: counter("deriq_drafter_tokens_total", "LLM tokens by drafter and kind", &["drafter", "kind"])?,
             cache: counter("deriq_cache_total", "Cache lookups by cache and outcome", &["cache", "outcome"])?,
@@ -60,8 +60,11 @@ impl Metrics {
     /// Records what an answer says about the pipeline.
     pub fn record_answer(&self, a: &Answer) {
         let t = &a.timings_ms;
-        for (stage, ms) in [("retrieval", t.retrieval), ("draft", t.draft), ("provider", t.provider), ("guard", t.guard), ("database", t.database), ("audit", t.audit), ("total", t.total), ("overhead", t.overhead)] {
+        for (stage, ms) in [("retrieval", t.retrieval), ("draft", t.draft), ("provider", t.provider), ("guard", t.guard), ("database", t.database), ("audit", t.audit), ("directory", t.directory), ("total", t.total), ("overhead", t.overhead)] {
             self.stage_seconds.with_label_values(&[stage]).observe(ms / 1e3);
+        }
+        if a.sql.is_some() {
+            self.cache.with_label_values(&["results", if a.results_cached { "hit" } else { "miss" }]).inc();
         }
         let decision = if a.sql.is_some() { "allow" } else if a.drafted_sql.is_some() { "reject" } else { "none" };
         self.guard_decisions.with_label_values(&[decision]).inc();

@@ -20,10 +20,12 @@ pub struct RequestId(pub String);
 pub struct PipelineTime {
     /// Stages for `Server-Timing`, in milliseconds.
     pub stages: Vec<(&'static str, f64)>,
-    /// Time waiting for an LLM provider, in milliseconds.
-    pub provider_ms: f64,
-    /// Time in the database, in milliseconds.
+    /// Time in the drafter (an LLM provider's, or the offline drafter's own), in milliseconds.
+    pub drafter_ms: f64,
+    /// Time in the database (the query, the audit insert, directory reads), in milliseconds.
     pub database_ms: f64,
+    /// The rows came from the results cache.
+    pub results_cached: bool,
 }
 
 const ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json", "/api/der-iq/query", "/api/der-iq/search", "/api/der-iq/schema", "/api/der-iq/chat"];
@@ -49,7 +51,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let total_ms = started.elapsed().as_secs_f64() * 1e3;
     let status = resp.status().as_u16();
     let pipeline = resp.extensions().get::<PipelineTime>().cloned();
-    let overhead_ms = pipeline.as_ref().map(|p| (total_ms - p.provider_ms - p.database_ms).max(0.0));
+    let overhead_ms = pipeline.as_ref().map(|p| (total_ms - p.drafter_ms - p.database_ms).max(0.0));
     let m = &state.metrics;
     m.requests.with_label_values(&[route, &status.to_string()]).inc();
     m.request_seconds.with_label_values(&[route]).observe(total_ms / 1e3);
@@ -60,6 +62,9 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
             timing.push_str(&format!(", {name};dur={ms:.2}"));
         }
         timing.push_str(&format!(", overhead;dur={o:.2}"));
+        if p.results_cached {
+            timing.push_str(", cache;desc=hit");
+        }
     }
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -12,6 +12,7 @@ pub mod dev;
 pub mod error;
 pub mod handlers;
 pub mod idempotency;
+pub mod jwks;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -31,7 +32,7 @@ use moka::sync::Cache;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
-use crate::ask::Asker;
+use crate::ask::{Asker, PipelineCaches, StageTimeouts};
 use crate::config::Config;
 use auth::TokenKeys;
 use caller::Resolved;
@@ -64,6 +65,45 @@ impl HttpSettings {
     }
 }
 
+/// Further settings of the gateway, with defaults (`HttpState::new` uses them).
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// Time limits of the slow pipeline stages (a 504 names the stage).
+    pub timeouts: StageTimeouts,
+    /// How long a query result is reused for the same SQL, parameters and scope (zero:
+    /// not at all).
+    pub results_ttl: Duration,
+    /// Tenant subdomains: a request to `<slug>.<base domain>` is for that tenant.
+    pub tenant_base_domain: Option<String>,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        GatewayOptions {
+            timeouts: StageTimeouts { retrieval: Some(Duration::from_secs(5)), drafter: Some(Duration::from_secs(60)), database: Some(Duration::from_secs(10)) },
+            results_ttl: Duration::from_secs(10),
+            tenant_base_domain: None,
+        }
+    }
+}
+
+impl GatewayOptions {
+    /// The options from the configuration.
+    pub fn from_config(config: &Config) -> Self {
+        let d = GatewayOptions::default();
+        let ms = |v: Option<u64>, default: Option<Duration>| v.map(Duration::from_millis).or(default);
+        GatewayOptions {
+            timeouts: StageTimeouts {
+                retrieval: ms(config.timeout_retrieval_ms, d.timeouts.retrieval),
+                drafter: ms(config.timeout_drafter_ms, d.timeouts.drafter),
+                database: ms(config.timeout_database_ms, d.timeouts.database),
+            },
+            results_ttl: config.results_cache_ttl_ms.map(Duration::from_millis).unwrap_or(d.results_ttl),
+            tenant_base_domain: config.tenant_base_domain.clone(),
+        }
+    }
+}
+
 /// Everything a request handler may use.
 pub struct HttpState {
     pub asker: Arc<Asker>,
@@ -74,6 +114,11 @@ pub struct HttpState {
     pub metrics: Metrics,
     /// Directory entries and scopes by lower-case e-mail.
     pub callers: Cache<String, Arc<Resolved>>,
+    /// Tenant ids by slug (for subdomains).
+    pub tenant_slugs: Cache<String, uuid::Uuid>,
+    /// Compiled guards and query results shared by requests.
+    pub caches: Arc<PipelineCaches>,
+    pub options: GatewayOptions,
     /// Chat conversations.
     pub conversations: chat::Conversations,
     /// Replicas to probe in /readyz, by name.
@@ -87,8 +132,13 @@ pub struct HttpState {
 pub type AppState = Arc<HttpState>;
 
 impl HttpState {
-    /// The state for a pipeline, token keys and settings.
+    /// The state for a pipeline, token keys and settings, with default options.
     pub fn new(asker: Arc<Asker>, keys: TokenKeys, replica_probes: Vec<(String, PgPool)>, settings: HttpSettings) -> Result<AppState, MetricsError> {
+        Self::with_options(asker, keys, replica_probes, settings, GatewayOptions::default())
+    }
+
+    /// The state with options.
+    pub fn with_options(asker: Arc<Asker>, keys: TokenKeys, replica_probes: Vec<(String, PgPool)>, settings: HttpSettings, options: GatewayOptions) -> Result<AppState, MetricsError> {
         Ok(Arc::new(HttpState {
             asker,
             keys,
@@ -97,6 +147,9 @@ impl HttpState {
             idempotency: IdempotencyStore::default(),
             metrics: Metrics::new()?,
             callers: Cache::builder().time_to_live(settings.caller_ttl).max_capacity(100_000).build(),
+            tenant_slugs: Cache::builder().time_to_live(Duration::from_secs(300)).max_capacity(100_000).build(),
+            caches: Arc::new(PipelineCaches::new(options.results_ttl)),
+            options,
             conversations: chat::conversations(),
             replica_probes,
             settings,

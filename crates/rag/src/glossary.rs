@@ -49,6 +49,38 @@ const ENTRIES: &[(&str, &str)] = &[
     (r"\bosha logs?\b", "OSHA 300 log"),
     (r"\b300a\b", "annual summary"),
     (r"\bshy bladder\b", "insufficient amount of urine"),
+    (r"\bbreath techs?\b", "breath alcohol technician"),
+    (r"\b(?:pee|urine samples?)\b", "urine specimen"),
+    (r"\bwatered[- ]down\b", "dilute specimen"),
+    (
+        r"\btamper(?:ed|ing)?\b",
+        "adulterated or substituted specimen",
+    ),
+    (
+        r"\b(?:hang|hold) on to\b|\bhow long (?:do|must|should) (?:we|i) keep\b",
+        "retention of records",
+    ),
+    (
+        r"\bpull (?:him|her|them|a driver|the driver|\w+) off\b|\boff the road\b|\btake (?:him|her|a driver|the driver) off duty\b",
+        "remove from safety-sensitive functions",
+    ),
+    (
+        r"\b(?:drive|driving|work) (?:for us )?again\b|\bback (?:to work|to driving|behind the wheel)\b|\bcoming back after\b",
+        "return-to-duty",
+    ),
+    (
+        r"\b(?:walked|walks|walk) out\b|\bleft the collection site\b",
+        "refusal to test; leave the testing site",
+    ),
+    (
+        r"\b(?:pull|rescind|withdraw)(?:ing)? the (?:job )?offer\b|\breject(?:ed)? (?:him|her|the applicant|the candidate)\b",
+        "adverse action",
+    ),
+    (
+        r"\b(?:opioids?|oxycodone|hydrocodone|painkillers?)\b",
+        "narcotic controlled substance",
+    ),
+    (r"\b(?:challenge|dispute|contest)\b", "petition to correct"),
 ];
 
 static COMPILED: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {

@@ -91,9 +91,42 @@ pub async fn retrieval_eval(args: RetrievalEvalArgs) -> anyhow::Result<ExitCode>
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{} queries from {}", report.queries, report.sets.join(", "));
-        println!("{:<22} {:>8} {:>9} {:>7} {:>9} {:>10}", "configuration", "recall@5", "recall@10", "MRR", "nDCG@10", "ms/search");
+        println!("section granularity (a judged paragraph counts as found when its section is returned; one entry per section):");
+        println!(
+            "{:<27} {:>8} {:>9} {:>7} {:>9} {:>14} {:>10}",
+            "configuration", "recall@5", "recall@10", "MRR", "nDCG@10", "held-out R@5/MRR", "ms/search"
+        );
         for c in &report.configurations {
-            println!("{:<22} {:>8.3} {:>9.3} {:>7.3} {:>9.3} {:>10.1}", c.name, c.overall.recall_at_5, c.overall.recall_at_10, c.overall.mrr, c.overall.ndcg_at_10, c.mean_search_ms);
+            let m = &c.sections.overall;
+            let h = &c.sections.held_out;
+            println!(
+                "{:<27} {:>8.3} {:>9.3} {:>7.3} {:>9.3} {:>8.3}/{:.3} {:>10.1}",
+                c.name, m.recall_at_5, m.recall_at_10, m.mrr, m.ndcg_at_10, h.recall_at_5, h.mrr, c.mean_search_ms
+            );
+        }
+        println!("paragraph granularity (only the judged paragraph, or a passage holding it whole, counts):");
+        for c in &report.configurations {
+            let m = &c.paragraphs.overall;
+            let h = &c.paragraphs.held_out;
+            println!(
+                "{:<27} {:>8.3} {:>9.3} {:>7.3} {:>9.3} {:>8.3}/{:.3}",
+                c.name, m.recall_at_5, m.recall_at_10, m.mrr, m.ndcg_at_10, h.recall_at_5, h.mrr
+            );
+        }
+        if let Some(first) = report.configurations.first() {
+            println!("{} per question type (section R@5 / MRR; paragraph R@5 / MRR):", first.name);
+            for (t, m) in &first.sections.by_type {
+                let p = first.paragraphs.by_type.get(t).copied().unwrap_or_default();
+                println!("    {:<18} n={:<3} {:.3} / {:.3}   {:.3} / {:.3}", t, m.queries, m.recall_at_5, m.mrr, p.recall_at_5, p.mrr);
+            }
+            let u = &first.unanswerable;
+            println!(
+                "not covered (top score < {:.2}): {:.0}% of {} unanswerable questions, {:.1}% of answerable ones wrongly",
+                u.threshold,
+                u.detected_rate * 100.0,
+                u.queries,
+                u.answerable_below_rate * 100.0
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

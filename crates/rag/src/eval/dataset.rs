@@ -25,6 +25,24 @@ pub struct EvalQuery {
     pub qrels: Vec<(Citation, u8)>,
 }
 
+impl EvalQuery {
+    /// Whether the question belongs to the held-out third of the set: those whose number (the
+    /// digits ending the id) is a multiple of 3. Ranking settings are chosen on the other
+    /// two thirds, and the eval reports both parts.
+    pub fn held_out(&self) -> bool {
+        let digits: String = self
+            .id
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        digits.parse::<u64>().is_ok_and(|n| n % 3 == 0)
+    }
+}
+
 #[derive(Deserialize)]
 struct RawQuery {
     #[serde(rename = "_id")]

@@ -75,6 +75,32 @@ pub fn score_query(hits: &[RankedHit], qrels: &[(Citation, u8)]) -> QueryScore {
     }
 }
 
+/// Scores one ranked list at section granularity: each judgment stands for its section
+/// (several judgments in one section count once, with their best grade), and a hit answers
+/// the section it lies in; only a section's first hit counts, so the list is read as its
+/// distinct sections in order.
+pub fn score_query_sections(hits: &[RankedHit], qrels: &[(Citation, u8)]) -> QueryScore {
+    let mut judged: Vec<(Citation, u8)> = Vec::new();
+    for (c, g) in qrels {
+        let s = c.section_citation();
+        match judged.iter_mut().find(|j| j.0 == s) {
+            Some(j) => j.1 = j.1.max(*g),
+            None => judged.push((s, *g)),
+        }
+    }
+    let mut sections: Vec<RankedHit> = Vec::new();
+    for h in hits {
+        let s = h.citation.section_citation();
+        if !sections.iter().any(|x| x.citation == s) {
+            sections.push(RankedHit {
+                citation: s,
+                covers_subtree: true,
+            });
+        }
+    }
+    score_query(&sections, &judged)
+}
+
 /// Means over a group of questions.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct MetricSet {
@@ -154,6 +180,34 @@ mod tests {
         );
         assert_eq!(
             score_query(&[hit("49 CFR 382.305(a)", true)], &section).recall_at_5,
+            0.0
+        );
+    }
+
+    #[test]
+    fn section_granularity() {
+        let qrels = vec![
+            (c("49 CFR 382.303(b)(1)"), 1),
+            (c("49 CFR 382.303(a)"), 2),
+            (c("49 CFR 40.191(a)"), 1),
+        ];
+        // Two chunks of 382.303 are one section; the second does not push 40.191 down.
+        let hits = vec![
+            hit("49 CFR 382.303(e)", false),
+            hit("49 CFR 382.303(f)", false),
+            hit("49 CFR 391.11", true),
+            hit("49 CFR 40.191(d)", false),
+        ];
+        let s = score_query_sections(&hits, &qrels);
+        assert_eq!(s.recall_at_5, 1.0);
+        assert_eq!(s.reciprocal_rank, 1.0);
+        let dcg = 2.0 + 1.0 / 4f64.log2();
+        let idcg = 2.0 + 1.0 / 3f64.log2();
+        assert!((s.ndcg_at_10 - dcg / idcg).abs() < 1e-12);
+        // At paragraph level the same list finds none of the judged paragraphs.
+        assert_eq!(score_query(&hits, &qrels).recall_at_5, 0.0);
+        assert_eq!(
+            score_query_sections(&[hit("49 CFR 391.11", true)], &qrels).recall_at_10,
             0.0
         );
     }

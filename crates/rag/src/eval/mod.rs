@@ -6,8 +6,8 @@ mod metrics;
 mod runner;
 
 pub use dataset::{EvalQuery, load_sets};
-pub use metrics::{MetricSet, QueryScore, RankedHit, score_query};
+pub use metrics::{MetricSet, QueryScore, RankedHit, score_query, score_query_sections};
 pub use runner::{
-    ConfigReport, EvalConfig, EvalReport, Miss, UnanswerableStats, default_configs,
+    Breakdown, ConfigReport, EvalConfig, EvalReport, Miss, UnanswerableStats, default_configs,
     run_retrieval_eval,
 };

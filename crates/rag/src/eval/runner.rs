@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use super::dataset::{EvalQuery, load_sets};
-use super::metrics::{MetricSet, QueryScore, RankedHit, score_query};
+use super::metrics::{MetricSet, QueryScore, RankedHit, score_query, score_query_sections};
 use crate::citation::Citation;
 use crate::embed::Embedder;
 use crate::error::RagError;
@@ -38,6 +38,14 @@ pub fn default_configs() -> Vec<EvalConfig> {
         EvalConfig {
             name: "hybrid".into(),
             options: base.clone(),
+            not_covered_below: crate::store::NOT_COVERED_BELOW,
+        },
+        EvalConfig {
+            name: "hybrid_passages".into(),
+            options: SearchOptions {
+                collapse_sections: false,
+                ..base.clone()
+            },
             not_covered_below: crate::store::NOT_COVERED_BELOW,
         },
         EvalConfig {
@@ -107,7 +115,7 @@ pub struct UnanswerableStats {
     pub sweep: Vec<(f32, f64, f64)>,
 }
 
-/// A question whose controlling passage was not in the top 5.
+/// A question with a judged section missing from the top 5.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Miss {
     /// `set/id`.
@@ -120,6 +128,47 @@ pub struct Miss {
     pub expected: Vec<String>,
     /// Top 5 citations returned.
     pub got: Vec<String>,
+    /// Whether the question is in the held-out part.
+    pub held_out: bool,
+}
+
+/// Metrics of one granularity: over all answerable questions, per type, and on the tuning
+/// and held-out parts ([`EvalQuery::held_out`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// All answerable questions.
+    pub overall: MetricSet,
+    /// Per question type.
+    pub by_type: BTreeMap<String, MetricSet>,
+    /// The two thirds the ranking settings were chosen on.
+    pub tuning: MetricSet,
+    /// The held-out third.
+    pub held_out: MetricSet,
+}
+
+impl Breakdown {
+    fn of(scores: &[(&EvalQuery, QueryScore)]) -> Breakdown {
+        let pick = |f: &dyn Fn(&EvalQuery) -> bool| -> Vec<QueryScore> {
+            scores
+                .iter()
+                .filter(|(q, _)| f(q))
+                .map(|(_, s)| *s)
+                .collect()
+        };
+        let mut by_type: BTreeMap<String, Vec<QueryScore>> = BTreeMap::new();
+        for (q, s) in scores {
+            by_type.entry(q.qtype.clone()).or_default().push(*s);
+        }
+        Breakdown {
+            overall: MetricSet::mean(&pick(&|_| true)),
+            by_type: by_type
+                .iter()
+                .map(|(k, v)| (k.clone(), MetricSet::mean(v)))
+                .collect(),
+            tuning: MetricSet::mean(&pick(&|q| !q.held_out())),
+            held_out: MetricSet::mean(&pick(&EvalQuery::held_out)),
+        }
+    }
 }
 
 /// Results of one configuration.
@@ -129,15 +178,21 @@ pub struct ConfigReport {
     pub name: String,
     /// Its options.
     pub options: SearchOptions,
-    /// Over all answerable questions.
+    /// Section granularity (the headline): a judged paragraph is found when any passage of
+    /// its section is returned; the list is read as its distinct sections.
     pub overall: MetricSet,
-    /// Per question type (answerable types).
+    /// Per question type, section granularity.
     pub by_type: BTreeMap<String, MetricSet>,
+    /// Section granularity on the tuning and held-out parts.
+    pub sections: Breakdown,
+    /// Paragraph granularity: a judged paragraph is found only by a passage inside it or one
+    /// holding it whole.
+    pub paragraphs: Breakdown,
     /// Not-covered detection.
     pub unanswerable: UnanswerableStats,
     /// Mean time of one search, query embedding included, in milliseconds.
     pub mean_search_ms: f64,
-    /// Questions whose judged passages were not all in the top 5.
+    /// Questions whose judged sections were not all in the top 5.
     pub misses: Vec<Miss>,
 }
 
@@ -158,6 +213,12 @@ pub struct EvalReport {
     pub mrr: f64,
     /// nDCG@10.
     pub ndcg_at_10: f64,
+    /// The granularity of the four figures above: `section`.
+    pub granularity: String,
+    /// The same configuration at paragraph granularity.
+    pub paragraph: MetricSet,
+    /// The same configuration on the held-out third, section granularity.
+    pub held_out: MetricSet,
     /// Every configuration.
     pub configurations: Vec<ConfigReport>,
 }
@@ -187,6 +248,9 @@ pub async fn run_retrieval_eval(
         recall_at_10: first.overall.recall_at_10,
         mrr: first.overall.mrr,
         ndcg_at_10: first.overall.ndcg_at_10,
+        granularity: "section".into(),
+        paragraph: first.paragraphs.overall,
+        held_out: first.sections.held_out,
         configurations: reports,
     })
 }
@@ -201,8 +265,8 @@ async fn run_config(
         k: config.options.k.max(10),
         ..config.options.clone()
     };
-    let mut scores: Vec<QueryScore> = Vec::new();
-    let mut by_type: BTreeMap<String, Vec<QueryScore>> = BTreeMap::new();
+    let mut section_scores: Vec<(&EvalQuery, QueryScore)> = Vec::new();
+    let mut paragraph_scores: Vec<(&EvalQuery, QueryScore)> = Vec::new();
     let mut top_unanswerable = Vec::new();
     let mut top_answerable = Vec::new();
     let mut misses = Vec::new();
@@ -226,7 +290,8 @@ async fn run_config(
                 })
             })
             .collect();
-        let s = score_query(&ranked, &q.qrels);
+        let s = score_query_sections(&ranked, &q.qrels);
+        paragraph_scores.push((q, score_query(&ranked, &q.qrels)));
         if s.recall_at_5 < 1.0 {
             misses.push(Miss {
                 id: format!("{}/{}", q.set, q.id),
@@ -238,10 +303,10 @@ async fn run_config(
                     .take(5)
                     .map(|h| format!("{} ({:.3})", h.citation, h.score))
                     .collect(),
+                held_out: q.held_out(),
             });
         }
-        scores.push(s);
-        by_type.entry(q.qtype.clone()).or_default().push(s);
+        section_scores.push((q, s));
     }
     let threshold = f64::from(config.not_covered_below);
     let rate_at = |v: &[f64], t: f64| {
@@ -269,14 +334,14 @@ async fn run_config(
             v.iter().sum::<f64>() / v.len() as f64
         }
     };
+    let sections = Breakdown::of(&section_scores);
     Ok(ConfigReport {
         name: config.name.clone(),
         options,
-        overall: MetricSet::mean(&scores),
-        by_type: by_type
-            .iter()
-            .map(|(k, v)| (k.clone(), MetricSet::mean(v)))
-            .collect(),
+        overall: sections.overall,
+        by_type: sections.by_type.clone(),
+        sections,
+        paragraphs: Breakdown::of(&paragraph_scores),
         unanswerable: UnanswerableStats {
             queries: top_unanswerable.len(),
             threshold: config.not_covered_below,

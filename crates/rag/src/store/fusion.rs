@@ -69,7 +69,13 @@ pub fn fuse(candidates: &[Candidate], fusion: Fusion) -> Vec<(i64, f32)> {
 impl Candidate {
     /// A chunk that neither retriever has ranked yet.
     fn unranked(id: i64) -> Self {
-        Candidate { id, similarity: None, vector_rank: None, text_score: None, text_rank: None }
+        Candidate {
+            id,
+            similarity: None,
+            vector_rank: None,
+            text_score: None,
+            text_rank: None,
+        }
     }
 }
 

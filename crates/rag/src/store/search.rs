@@ -1,14 +1,14 @@
 //! Hybrid retrieval: exact citation lookups first, then vector similarity and full-text
 //! rank fused into one ranking, with part and regulation filters.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use pgvector::Vector;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::fusion::{Fusion, fuse, merge};
-use crate::citation::{CitationRef, find_citations};
+use crate::citation::{Citation, CitationRef, find_citations};
 use crate::embed::Embedder;
 use crate::error::RagError;
 
@@ -68,7 +68,24 @@ pub struct SearchOptions {
     pub vector_scan: VectorScan,
     /// Append the regulatory wording of trade shorthand to the question ([`crate::glossary`]).
     pub expand_query: bool,
+    /// One result per section: a section's best passage stands for it and its other passages
+    /// are dropped, so the top k are k different sections; the passages under one cited
+    /// citation are joined into one result in document order.
+    #[serde(default = "collapse_by_default")]
+    pub collapse_sections: bool,
 }
+
+fn collapse_by_default() -> bool {
+    true
+}
+
+/// Longest text, in bytes, that joining the passages under one cited citation produces; the
+/// passages past it are left out (and the result no longer claims to hold the whole subtree).
+pub const MAX_JOINED_TEXT: usize = 6000;
+
+/// Candidates taken from each retriever: enough that one result per section still fills k
+/// and that most chunks the other retriever found also get this retriever's score.
+pub const DEFAULT_CANDIDATES: usize = 200;
 
 /// The fusion chosen by the retrieval eval (see crates/rag/README.md).
 pub const DEFAULT_FUSION: Fusion = Fusion::Weighted { vector_weight: 0.5 };
@@ -84,10 +101,11 @@ impl Default for SearchOptions {
             mode: SearchMode::Hybrid,
             fusion: DEFAULT_FUSION,
             filters: SearchFilters::default(),
-            candidates: 50,
+            candidates: DEFAULT_CANDIDATES,
             citation_routing: true,
             vector_scan: VectorScan::Exact,
             expand_query: true,
+            collapse_sections: true,
         }
     }
 }
@@ -232,6 +250,12 @@ pub async fn search_with(
             .iter()
             .map(|h| h.citation.clone() + "#" + &h.text)
             .collect();
+        let ranked = if options.collapse_sections {
+            let taken: HashSet<String> = hits.iter().map(|h| h.section_citation.clone()).collect();
+            best_per_section(&mut tx, &ranked, &taken, options.k).await?
+        } else {
+            ranked
+        };
         let ids: Vec<i64> = ranked
             .iter()
             .map(|r| r.0)
@@ -260,6 +284,81 @@ pub async fn search_with(
 }
 
 type Tx<'a> = Transaction<'a, Postgres>;
+
+/// Keeps the first (best) chunk of each section in `ranked`, skipping sections in `taken`,
+/// until `k` sections are found.
+async fn best_per_section(
+    tx: &mut Tx<'_>,
+    ranked: &[(i64, f32)],
+    taken: &HashSet<String>,
+    k: usize,
+) -> Result<Vec<(i64, f32)>, RagError> {
+    let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, section_citation FROM deriq.rag_chunks WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await?;
+    let section: HashMap<i64, String> = rows.into_iter().collect();
+    Ok(first_per_group(
+        ranked,
+        |id| section.get(&id).map(String::as_str),
+        taken,
+        k,
+    ))
+}
+
+/// The first item of each group, in order, skipping groups in `taken` and items without a
+/// group, at most `k` of them.
+fn first_per_group<'a>(
+    ranked: &[(i64, f32)],
+    group: impl Fn(i64) -> Option<&'a str>,
+    taken: &HashSet<String>,
+    k: usize,
+) -> Vec<(i64, f32)> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    for &(id, score) in ranked {
+        let Some(g) = group(id) else { continue };
+        if taken.contains(g) || !seen.insert(g) {
+            continue;
+        }
+        out.push((id, score));
+        if out.len() >= k {
+            break;
+        }
+    }
+    out
+}
+
+/// Joins the chunks found under one cited citation (in document order) into one result whose
+/// citation is the cited one; `complete` says whether every chunk under it is included.
+fn join_cited(cited: &Citation, parts: &[SearchHit]) -> Option<SearchHit> {
+    let first = parts.first()?;
+    if parts.len() == 1 {
+        return Some(first.clone());
+    }
+    let mut text = String::new();
+    let mut used = 0;
+    for p in parts {
+        if !text.is_empty() && text.len() + p.text.len() + 2 > MAX_JOINED_TEXT {
+            break;
+        }
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(&p.text);
+        used += 1;
+    }
+    let complete = used == parts.len();
+    Some(SearchHit {
+        citation: cited.to_string(),
+        text,
+        similarity: parts.iter().filter_map(|p| p.similarity).reduce(f32::max),
+        covers_subtree: complete,
+        ..first.clone()
+    })
+}
 
 async fn vector_candidates(
     tx: &mut Tx<'_>,
@@ -569,6 +668,34 @@ async fn cited_hits(
                 }
             })
         });
+        if options.collapse_sections {
+            // `rows` are in document order; one joined result per section.
+            let mut sections: Vec<(String, Vec<SearchHit>)> = Vec::new();
+            for (id, _, _) in &rows {
+                let Some(d) = details.iter().find(|d| d.0 == *id) else {
+                    continue;
+                };
+                match sections.iter_mut().find(|s| s.0 == d.1.section_citation) {
+                    Some(s) => s.1.push(d.1.clone()),
+                    None => sections.push((d.1.section_citation.clone(), vec![d.1.clone()])),
+                }
+            }
+            for (section, parts) in sections {
+                if out.iter().any(|h| h.section_citation == section) {
+                    continue;
+                }
+                let Some(cited) = Citation::parse(&section).map(|c| c.with_paragraph(&r.paragraph))
+                else {
+                    continue;
+                };
+                if let Some(mut hit) = join_cited(&cited, &parts) {
+                    hit.cited = true;
+                    hit.score = 1.0;
+                    out.push(hit);
+                }
+            }
+            continue;
+        }
         for (_, _, mut hit) in found {
             if out
                 .iter()
@@ -610,6 +737,74 @@ mod tests {
         assert_eq!(v["results"][0]["citation"], "49 CFR 382.303(b)");
         assert_eq!(v["results"][0]["score"], 0.5);
         assert_eq!(v["results"][0].as_object().map(|o| o.len()), Some(4));
+    }
+
+    fn passage(citation: &str, text: &str) -> SearchHit {
+        SearchHit {
+            citation: citation.into(),
+            title: "Post-accident testing.".into(),
+            text: text.into(),
+            score: 0.0,
+            section_citation: "49 CFR 382.303".into(),
+            regulation: "49 CFR Part 382".into(),
+            part: "382".into(),
+            heading_path: vec![],
+            similarity: Some(0.2),
+            text_rank: None,
+            cited: false,
+            covers_subtree: true,
+        }
+    }
+
+    #[test]
+    fn one_entry_per_section_in_rank_order() {
+        let section = |id: i64| match id {
+            1 | 2 => Some("49 CFR 382.303"),
+            3 => Some("49 CFR 40.191"),
+            4 => Some("49 CFR 382.305"),
+            _ => None,
+        };
+        let ranked = [(2, 0.9), (1, 0.8), (9, 0.7), (3, 0.6), (4, 0.5)];
+        let none = HashSet::new();
+        assert_eq!(
+            first_per_group(&ranked, section, &none, 10),
+            vec![(2, 0.9), (3, 0.6), (4, 0.5)]
+        );
+        assert_eq!(first_per_group(&ranked, section, &none, 2).len(), 2);
+        let taken: HashSet<String> = ["49 CFR 40.191".to_string()].into();
+        assert_eq!(
+            first_per_group(&ranked, section, &taken, 10),
+            vec![(2, 0.9), (4, 0.5)]
+        );
+    }
+
+    #[test]
+    fn cited_passages_join_in_order() {
+        let cited = Citation::parse("49 CFR 382.303(b)").unwrap_or_else(|| panic!("citation"));
+        let parts = vec![
+            passage("49 CFR 382.303(b)", "(b) lead-in"),
+            passage("49 CFR 382.303(b)(1)", "(1) eight hours"),
+            passage("49 CFR 382.303(b)(2)", "(2) thirty-two hours"),
+        ];
+        let hit = join_cited(&cited, &parts).unwrap_or_else(|| panic!("joined"));
+        assert_eq!(hit.citation, "49 CFR 382.303(b)");
+        assert_eq!(
+            hit.text,
+            "(b) lead-in\n\n(1) eight hours\n\n(2) thirty-two hours"
+        );
+        assert!(hit.covers_subtree);
+        // A single passage stays as it is.
+        let one = join_cited(&cited, &parts[1..2]).unwrap_or_else(|| panic!("one"));
+        assert_eq!(one.citation, "49 CFR 382.303(b)(1)");
+        // Past the size limit the rest is left out and the result no longer claims the subtree.
+        let long = vec![
+            passage("49 CFR 382.303(b)(1)", &"x".repeat(MAX_JOINED_TEXT - 5)),
+            passage("49 CFR 382.303(b)(2)", "(2) more"),
+        ];
+        let cut = join_cited(&cited, &long).unwrap_or_else(|| panic!("cut"));
+        assert!(!cut.covers_subtree);
+        assert!(cut.text.len() <= MAX_JOINED_TEXT);
+        assert!(join_cited(&cited, &[]).is_none());
     }
 
     #[test]

@@ -114,3 +114,83 @@ async fn event_stream_sends_steps_sql_rows_answer_and_timings_in_order() {
     s.stop().await;
     app.cleanup().await;
 }
+
+mod http_support;
+
+#[tokio::test]
+async fn chained_follow_ups_refine_cumulatively_until_a_new_question() {
+    let app = TestApp::new().await;
+    let s = app.serve().await;
+    let token = s.token(Role::CompanyAdmin).await;
+    let (_, first) = chat(&s, &token, json!({ "message": "How many post-accident tests this year?" })).await;
+    let id = first["conversation_id"].as_str().unwrap().to_string();
+    let (_, la) = chat(&s, &token, json!({ "conversation_id": id, "message": "only the ones in Louisiana" })).await;
+    let (st, drivers) = chat(&s, &token, json!({ "conversation_id": id, "message": "and only drivers" })).await;
+    assert_eq!(st, StatusCode::OK, "{drivers}");
+    let sql = drivers["answer"]["drafted_sql"].as_str().unwrap_or_default();
+    assert!(sql.contains("post_accident") && sql.contains("'LA'") && sql.contains("is_dot_covered"), "all three turns apply: {sql}");
+    let count = |v: &Value| v["answer"]["rows"][0][0].as_i64().unwrap();
+    assert!(count(&drivers) <= count(&la) && count(&la) <= count(&first), "each turn narrows: {} {} {}", count(&first), count(&la), count(&drivers));
+    // A question that stands on its own starts over.
+    let (_, fresh) = chat(&s, &token, json!({ "conversation_id": id, "message": "How many employees do we have?" })).await;
+    let sql = fresh["answer"]["drafted_sql"].as_str().unwrap_or_default();
+    assert!(!sql.contains("'LA'") && !sql.contains("post_accident"), "{sql}");
+    let (_, after) = chat(&s, &token, json!({ "conversation_id": id, "message": "only the ones in Texas" })).await;
+    let sql = after["answer"]["drafted_sql"].as_str().unwrap_or_default();
+    assert!(sql.contains("'TX'") && !sql.contains("'LA'") && !sql.contains("post_accident"), "refines the new question: {sql}");
+    s.stop().await;
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn events_are_sent_as_the_pipeline_runs_not_after_it() {
+    use futures_util::StreamExt;
+    use std::time::{Duration, Instant};
+    let app = TestApp::new().await;
+    let keys = deriq_gateway::http::auth::TokenKeys::hs256(common::TEST_JWT_SECRET, "deriq", "der-iq");
+    let pause = Duration::from_millis(700);
+    let s = http_support::start(&app, keys.clone(), deriq_gateway::http::GatewayOptions::default(), |a| {
+        a.drafters.insert(deriq_gateway::drafter::DrafterKind::Openai, std::sync::Arc::new(http_support::SlowDrafter(pause)));
+    })
+    .await;
+    let user = deriq_gateway::directory::find_user(&s.asker.directory_pool, &common::demo_email(Role::CompanyAdmin)).await.unwrap();
+    let token = keys.mint(&deriq_gateway::http::auth::Claims::for_user(&user, "deriq", "der-iq", chrono::Utc::now().timestamp(), 3600)).unwrap();
+    let started = Instant::now();
+    let r = s
+        .client
+        .post(s.url("/api/der-iq/chat"))
+        .bearer_auth(&token)
+        .header("accept", "text/event-stream")
+        .json(&json!({ "message": "Drug tests by reason this year", "drafter": "openai" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut body = r.bytes_stream();
+    let mut buffer = String::new();
+    let mut arrivals: Vec<(String, Value, Duration)> = Vec::new();
+    while let Some(chunk) = body.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            for (name, data) in events(&block) {
+                arrivals.push((name, data, started.elapsed()));
+            }
+        }
+    }
+    let names: Vec<String> = arrivals.iter().map(|(n, d, _)| if n == "status" { format!("{}:{}", d["step"].as_str().unwrap(), d["done"]) } else { n.clone() }).collect();
+    let pos = |n: &str| names.iter().position(|x| x == n).unwrap_or_else(|| panic!("no {n} in {names:?}"));
+    let order = ["conversation", "received:false", "drafting:false", "drafting:true", "guarding:false", "guarding:true", "sql", "running:false", "running:true", "auditing:false", "auditing:true", "rows", "answer_delta", "answer", "timings"];
+    for w in order.windows(2) {
+        assert!(pos(w[0]) < pos(w[1]), "{} before {}: {names:?}", w[0], w[1]);
+    }
+    assert_eq!(names.last().map(String::as_str), Some("timings"));
+    let at = |n: &str| arrivals[pos(n)].2;
+    assert!(at("drafting:false") < pause / 2, "the first steps arrive before the drafter is done: {:?}", at("drafting:false"));
+    assert!(at("timings") >= pause, "{:?}", at("timings"));
+    assert!(at("drafting:true") >= pause);
+    let deltas: String = arrivals.iter().filter(|(n, _, _)| n == "answer_delta").map(|(_, d, _)| d["text"].as_str().unwrap().to_string()).collect();
+    assert_eq!(deltas, arrivals[pos("answer")].1["text"].as_str().unwrap(), "the chunks make up the answer text");
+    s.stop().await;
+    app.cleanup().await;
+}

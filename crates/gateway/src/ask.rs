@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::audit::{AuditLog, AuditRecord, AuditUnavailable};
+use crate::audit::{AuditLog, AuditRecord, AuditUnavailable, Written};
 use crate::directory::{self, DirectoryError, User};
 use crate::drafter::{
     Draft, DraftRequest, Drafter, DrafterError, DrafterKind, Passage, PriorAttempt, Usage,
@@ -54,6 +54,19 @@ pub struct AskRequest {
     pub caches: Option<Arc<PipelineCaches>>,
     /// Time limits of the slow stages.
     pub timeouts: StageTimeouts,
+    /// Where the audit record goes; `None`: `Asker::audit`, one insert per question.
+    pub audit_sink: Option<Arc<dyn AuditSink>>,
+}
+
+/// The future of an [`AuditSink`] write.
+pub type AuditFuture<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<Written, AuditUnavailable>> + Send + 'a>>;
+
+/// Writes audit records for the pipeline. A write returns only once the record is in the
+/// store or the spool (the question fails closed otherwise).
+pub trait AuditSink: Send + Sync + std::fmt::Debug {
+    /// Writes one record.
+    fn write(&self, record: AuditRecord) -> AuditFuture<'_>;
 }
 
 impl AskRequest {
@@ -73,6 +86,7 @@ impl AskRequest {
             progress: None,
             caches: None,
             timeouts: StageTimeouts::default(),
+            audit_sink: None,
         }
     }
 }
@@ -343,6 +357,12 @@ pub struct Asker {
     pub retrieval: Option<Retrieval>,
 }
 
+impl std::fmt::Debug for Asker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Asker").field("default_drafter", &self.default_drafter).field("max_attempts", &self.max_attempts).finish_non_exhaustive()
+    }
+}
+
 /// Words that make a question about the regulations rather than (only) the data.
 const REGULATORY_CUES: &[&str] = &[
     "cfr",
@@ -509,10 +529,10 @@ impl Asker {
         let t = Instant::now();
         report(req, Progress::Started(Stage::Audit));
         let record = self.audit_record(req, user, role, &answer, &timings);
-        self.audit
-            .write(&record)
-            .instrument(tracing::info_span!("audit"))
-            .await?;
+        match &req.audit_sink {
+            Some(sink) => sink.write(record).instrument(tracing::info_span!("audit")).await?,
+            None => self.audit.write(&record).instrument(tracing::info_span!("audit")).await?,
+        };
         timings.audit = ms(t);
         report(req, Progress::Finished(Stage::Audit, timings.audit));
         timings.total = ms(started);

@@ -164,6 +164,7 @@ pub fn gateway_request(s: &AppState, caller: &Caller, question: &str, drafter: O
     let mut req = ask_request(caller, question, drafter, rid, peer, headers);
     req.caches = Some(s.caches.clone());
     req.timeouts = s.options.timeouts;
+    req.audit_sink = s.audit.clone().map(|a| a as std::sync::Arc<dyn crate::ask::AuditSink>);
     req
 }
 

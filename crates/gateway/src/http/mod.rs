@@ -4,6 +4,7 @@
 //!
 //! Handlers are thin: they parse, check, call [`crate::ask::Asker`] and shape the answer.
 
+pub mod audit_batch;
 pub mod auth;
 pub mod body;
 pub mod caller;
@@ -42,6 +43,9 @@ use rate_limit::RateLimiter;
 
 /// The largest request body accepted, in bytes.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Background audit writers (each has one batch insert in flight).
+pub const AUDIT_WRITERS: usize = 2;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -118,6 +122,8 @@ pub struct HttpState {
     pub tenant_slugs: Cache<String, uuid::Uuid>,
     /// Compiled guards and query results shared by requests.
     pub caches: Arc<PipelineCaches>,
+    /// The batching audit writer (none outside a Tokio runtime).
+    pub audit: Option<Arc<audit_batch::AuditBatcher>>,
     pub options: GatewayOptions,
     /// Chat conversations.
     pub conversations: chat::Conversations,
@@ -139,8 +145,10 @@ impl HttpState {
 
     /// The state with options.
     pub fn with_options(asker: Arc<Asker>, keys: TokenKeys, replica_probes: Vec<(String, PgPool)>, settings: HttpSettings, options: GatewayOptions) -> Result<AppState, MetricsError> {
+        let audit = tokio::runtime::Handle::try_current().ok().map(|_| audit_batch::AuditBatcher::start(asker.clone(), asker.directory_pool.clone(), AUDIT_WRITERS));
         Ok(Arc::new(HttpState {
             asker,
+            audit,
             keys,
             tenant_limit: RateLimiter::new(settings.tenant_per_minute),
             user_limit: RateLimiter::new(settings.user_per_minute),

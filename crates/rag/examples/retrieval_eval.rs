@@ -100,11 +100,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(first) = report.configurations.first() {
         println!(
-            "not-covered threshold sweep for {} (threshold, unanswerable detected, answerable below):",
+            "not-covered threshold sweep for {} (threshold, unanswerable detected, answerable below, precision):",
             first.name
         );
-        for (t, d, a) in &first.unanswerable.sweep {
-            println!("    {t:.2} {d:.3} {a:.3}");
+        for (t, d, a, p) in &first.unanswerable.sweep {
+            println!("    {t:.3} {d:.3} {a:.3} {p:.3}");
         }
     }
     if let Some(path) = value("--json") {

@@ -118,8 +118,26 @@ async fn citations_go_straight_to_the_cited_text() -> Result<(), Box<dyn std::er
     assert_eq!(hits[0].score, 1.0);
     assert!(hits[0].text.contains("within two hours"));
 
-    // A whole section comes back in document order, then ordinary results fill the list.
+    // A whole section comes back as one result, its passages joined in document order, then
+    // ordinary results from other sections fill the list.
     let hits = search(&db.pool, &embedder, "49 CFR 40.191", 10, &none).await?;
+    assert_eq!(hits[0].citation, "49 CFR 40.191");
+    assert!(hits[0].cited && hits[0].covers_subtree);
+    let (a, b) = (hits[0].text.find("(a)"), hits[0].text.find("(b)"));
+    assert!(a.is_some() && b.is_some() && a < b, "{}", hits[0].text);
+    assert!(hits[1..].iter().all(|h| !h.cited));
+    let mut sections: Vec<&str> = hits.iter().map(|h| h.section_citation.as_str()).collect();
+    sections.sort_unstable();
+    sections.dedup();
+    assert_eq!(sections.len(), hits.len(), "one result per section");
+
+    // Without collapsing, the cited passages come one by one in document order.
+    let passages = SearchOptions {
+        k: 10,
+        collapse_sections: false,
+        ..SearchOptions::default()
+    };
+    let hits = search_with(&db.pool, &embedder, "49 CFR 40.191", &passages).await?;
     let cited: Vec<&str> = hits
         .iter()
         .filter(|h| h.cited)

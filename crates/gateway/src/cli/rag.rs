@@ -121,12 +121,16 @@ pub async fn retrieval_eval(args: RetrievalEvalArgs) -> anyhow::Result<ExitCode>
             }
             let u = &first.unanswerable;
             println!(
-                "not covered (top score < {:.2}): {:.0}% of {} unanswerable questions, {:.1}% of answerable ones wrongly",
+                "not covered (top score < {:.2}): {:.0}% of {} unanswerable questions, {:.1}% of answerable ones wrongly; precision {:.2}",
                 u.threshold,
                 u.detected_rate * 100.0,
                 u.queries,
-                u.answerable_below_rate * 100.0
+                u.answerable_below_rate * 100.0,
+                u.precision
             );
+            for (t, d, a, p) in &u.sweep {
+                println!("    threshold {t:.3}: unanswerable detected {d:.3}, answerable below {a:.3}, precision {p:.3}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

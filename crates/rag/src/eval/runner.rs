@@ -111,8 +111,11 @@ pub struct UnanswerableStats {
     pub mean_top_score_unanswerable: f64,
     /// Mean top score of answerable questions.
     pub mean_top_score_answerable: f64,
-    /// Other thresholds: (threshold, detected_rate, answerable_below_rate).
-    pub sweep: Vec<(f32, f64, f64)>,
+    /// Of the questions below the threshold, the share that are unanswerable (the precision
+    /// of answering "not covered"); 0 when none is below.
+    pub precision: f64,
+    /// Other thresholds: (threshold, detected_rate, answerable_below_rate, precision).
+    pub sweep: Vec<(f32, f64, f64, f64)>,
 }
 
 /// A question with a judged section missing from the top 5.
@@ -317,13 +320,23 @@ async fn run_config(
         }
     };
     let rate = |v: &[f64]| rate_at(v, threshold);
-    let sweep = (6..=16)
+    let precision_at = |t: f64| {
+        let hit = top_unanswerable.iter().filter(|&&s| s < t).count();
+        let wrong = top_answerable.iter().filter(|&&s| s < t).count();
+        if hit + wrong == 0 {
+            0.0
+        } else {
+            hit as f64 / (hit + wrong) as f64
+        }
+    };
+    let sweep = (10..=20)
         .map(|i| {
-            let t = i as f32 * 0.05;
+            let t = i as f32 * 0.025;
             (
                 t,
                 rate_at(&top_unanswerable, f64::from(t)),
                 rate_at(&top_answerable, f64::from(t)),
+                precision_at(f64::from(t)),
             )
         })
         .collect();
@@ -347,6 +360,7 @@ async fn run_config(
             threshold: config.not_covered_below,
             detected_rate: rate(&top_unanswerable),
             answerable_below_rate: rate(&top_answerable),
+            precision: precision_at(threshold),
             mean_top_score_unanswerable: mean(&top_unanswerable),
             mean_top_score_answerable: mean(&top_answerable),
             sweep,

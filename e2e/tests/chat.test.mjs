@@ -3,9 +3,10 @@
 // same user, so nothing here depends on fixed figures.
 
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ask, api, devSignIn, launch, openPage, screenshot, tokenOf } from "../support/browser.mjs";
+import { ARTIFACTS, ask, api, devSignIn, launch, openPage, screenshot, tokenOf } from "../support/browser.mjs";
 import { prepareDatabase, startServer } from "../support/server.mjs";
 
 const SAFETY_MANAGER = "safety_manager@permian-hauling.example";
@@ -15,23 +16,33 @@ const GROUPED = "Drug tests by reason this year";
 const MONTHLY = "Monthly drug test counts this year";
 const REGULATORY = "How soon after an accident must the alcohol test happen?";
 
+// Each test gets two minutes; a hang fails the run instead of stalling CI.
+const LIMIT = { timeout: 120_000 };
+
 let server;
 let browser;
 
-before(async () => {
-  prepareDatabase();
-  server = await startServer();
-  browser = await launch();
-});
+before(
+  async () => {
+    prepareDatabase();
+    server = await startServer();
+    browser = await launch();
+  },
+  { timeout: 1_500_000 }, // the first ingest of the corpus takes a few minutes
+);
 
 after(async () => {
   await browser?.close();
   await server?.stop();
+  if (server) await writeFile(join(ARTIFACTS, "server.log"), server.log());
 });
 
 const textsOf = (locator) => locator.allInnerTexts();
 const cellValue = (text) => (/^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text);
 const shown = (v) => (v === null ? "—" : Array.isArray(v) ? v.join(", ") : typeof v === "boolean" ? (v ? "yes" : "no") : String(v));
+
+/** Scrolls a turn to the top of the window (below the header), for screenshots. */
+const showTurn = (turn) => turn.evaluate((el) => el.scrollIntoView({ block: "start" }));
 
 /** The table of an answer, as rows of cell texts. */
 async function tableOf(turn) {
@@ -42,7 +53,7 @@ async function tableOf(turn) {
 }
 
 describe("DER IQ Chat", () => {
-  test("the page is served with a strict CSP, content-hashed assets and cache headers", async () => {
+  test("the page is served with a strict CSP, content-hashed assets and cache headers", LIMIT, async () => {
     const r = await fetch(`${server.url}/`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get("content-type"), /^text\/html/);
@@ -67,7 +78,7 @@ describe("DER IQ Chat", () => {
     console.log(`page weight: ${(weight / 1024).toFixed(1)} KiB (HTML + JS + CSS, uncompressed)`);
   });
 
-  test("a safety manager asks a data question: a table, a bar chart, marked SQL, a follow-up, a time series, and an export that needs MFA", async () => {
+  test("a safety manager asks a data question: a table, a bar chart, marked SQL, a follow-up, a time series, and an export that needs MFA", LIMIT, async () => {
     const { page, context, problems } = await openPage(browser, server.url);
     await page.keyboard.press("Tab");
     assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to the question box", "the skip link comes first");
@@ -121,10 +132,10 @@ describe("DER IQ Chat", () => {
     assert.ok(marks.length >= 2, `tenant and location predicates are marked: ${marks}`);
     assert.ok(marks.some((m) => m.includes("tenant_id")) && marks.some((m) => m.includes("location_id")), marks.join(" | "));
     assert.equal((await turn.locator("pre.sql").first().innerText()).replace(/\s+/g, " "), direct.sql.replace(/\s+/g, " "));
-    await turn.locator(".a").scrollIntoViewIfNeeded();
-    await turn.scrollIntoViewIfNeeded();
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await turn.locator("summary", { hasText: "Show the SQL" }).click();
+    await showTurn(turn);
     await screenshot(page, "chat-1280-data");
+    await turn.locator("summary", { hasText: "Show the SQL" }).click();
 
     // A follow-up refines the question in the same conversation.
     const follow = await ask(page, "only the ones in Texas");
@@ -153,7 +164,7 @@ describe("DER IQ Chat", () => {
     await context.close();
   });
 
-  test("an auditor gets a cited regulatory answer expandable to its section, the schema panel, and a de-identified CSV export", async () => {
+  test("an auditor gets a cited regulatory answer expandable to its section, the schema panel, and a de-identified CSV export", LIMIT, async () => {
     const { page, context, problems } = await openPage(browser, server.url);
     await devSignIn(page, AUDITOR);
     const token = await tokenOf(page);
@@ -185,6 +196,7 @@ describe("DER IQ Chat", () => {
     assert.equal(expanded, squash(whole.map((p) => p.text).join(" ")));
     const passage = squash(direct.citations[0].text);
     assert.ok(expanded.includes(passage) && expanded.length > passage.length, "the whole section holds the cited passage and more");
+    await showTurn(reg);
     await screenshot(page, "chat-1280-regulatory");
 
     // "What can I ask?" lists the modules the role may use, from /api/der-iq/schema.
@@ -211,7 +223,7 @@ describe("DER IQ Chat", () => {
     await context.close();
   });
 
-  test("a forbidden question is refused with the reason and questions the role can ask instead", async () => {
+  test("a forbidden question is refused with the reason and questions the role can ask instead", LIMIT, async () => {
     const { page, context, problems } = await openPage(browser, server.url);
     await devSignIn(page, DER);
     const refused = await ask(page, "How many OSHA recordable injuries this year?");
@@ -233,12 +245,13 @@ describe("DER IQ Chat", () => {
     const odd = await ask(page, "What's the weather in Houston?");
     assert.equal(await odd.locator(".a").getAttribute("data-kind"), "not_understood");
     assert.ok((await odd.locator(".why .suggestions button").count()) > 0);
+    await showTurn(refused);
     await screenshot(page, "chat-1280-refusal");
     assert.deepEqual(problems, []);
     await context.close();
   });
 
-  test("at 390 px the page fits the screen and stays usable", async () => {
+  test("at 390 px the page fits the screen and stays usable", LIMIT, async () => {
     const { page, context, problems } = await openPage(browser, server.url, { width: 390, height: 844 });
     await screenshot(page, "sign-in-390");
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "no sideways scrolling on the sign-in page");
@@ -249,10 +262,10 @@ describe("DER IQ Chat", () => {
     const box = await turn.locator("figure.chart svg").boundingBox();
     assert.ok(box.width <= 390 && box.width > 250, `the chart fits: ${box.width}`);
     assert.ok(await page.getByLabel("Your question").isVisible());
-    await turn.locator(".a").scrollIntoViewIfNeeded();
+    await showTurn(turn);
     await screenshot(page, "chat-390-data");
     const reg = await ask(page, REGULATORY);
-    await reg.locator(".citation").first().scrollIntoViewIfNeeded();
+    await showTurn(reg);
     await screenshot(page, "chat-390-regulatory");
     assert.deepEqual(problems, []);
     await context.close();
@@ -264,12 +277,13 @@ describe("DER IQ Chat when things go wrong", () => {
   before(async () => {
     // A second server with a tight per-user rate limit and no retrieval (fast to start).
     strict = await startServer({ args: ["--no-retrieval"], env: { DERIQ_RATE_LIMIT_USER_PER_MINUTE: "4" } });
-  });
+  }, LIMIT);
   after(async () => {
     await strict?.stop();
+    if (strict) await writeFile(join(ARTIFACTS, "server-strict.log"), strict.log());
   });
 
-  test("an expired session, a rate limit and a server that is down are explained, and the typed question is kept", async () => {
+  test("an expired session, a rate limit and a server that is down are explained, and the typed question is kept", LIMIT, async () => {
     const { page, context } = await openPage(browser, strict.url);
     // A token that expires at once (the server allows 5 s of clock skew).
     const minted = await fetch(`${strict.url}/api/der-iq/dev/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: "company_admin@gulf-coast-energy.example", ttl_seconds: 1 }) });

@@ -8,6 +8,7 @@
   const DRAFT_KEY = "deriq.draft";
   const NUMERIC_TYPES = new Set(["int2", "int4", "int8", "numeric", "float4", "float8", "money"]);
   const TIME_TYPES = new Set(["date", "timestamp", "timestamptz"]);
+  const FOLLOW_UP_RE = /^(only|and|but|what about|how about|just|exclude|excluding|same|now|then|instead|limit|filter|for|in|at|with|without|by|sorted|sort|group|split)\b/i;
   const STEPS = [
     ["retrieving", "Retrieving passages"],
     ["drafting", "Drafting the query"],
@@ -415,8 +416,9 @@
       return;
     }
     clearNotice();
-    // A question after a data answer of the same conversation may refine it.
-    const followUp = Boolean(state.conversationId && state.lastData);
+    // A question after a data answer of the same conversation that reads as a refinement
+    // ("only the ones in Texas") is marked as a follow-up; the server decides what it means.
+    const followUp = Boolean(state.conversationId && state.lastData && FOLLOW_UP_RE.test(text));
     const turn = new Turn(text, followUp);
     $("empty").hidden = true;
     $("turns").append(turn.el);
@@ -585,7 +587,11 @@
         const li = this.steps.get(key);
         if (li && !li.classList.contains("done")) li.hidden = true;
       }
-      this.text.textContent = a.answer;
+      // "5 rows." says nothing the row count below does not.
+      const plainCount = a.columns && a.columns.length && /^\d+ rows?\.$/.test((a.answer || "").trim());
+      const sentence = (a.answer || "").replace(/^\p{Ll}/u, (c) => c.toUpperCase());
+      this.text.textContent = plainCount ? "" : sentence;
+      this.text.hidden = plainCount;
       const parts = [];
       if (a.kind === "refused" || a.kind === "not_understood") parts.push(refusal(a));
       if (a.columns && a.columns.length) parts.push(resultBlock(a));

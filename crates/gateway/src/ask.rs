@@ -168,6 +168,10 @@ pub type ProgressSink = tokio::sync::mpsc::UnboundedSender<Progress>;
 /// so a result is never shared between scopes.
 pub struct PipelineCaches {
     guards: moka::sync::Cache<String, Arc<Guard>>,
+    decisions: moka::sync::Cache<
+        String,
+        Arc<Result<deriq_sql_guard::Accepted, deriq_sql_guard::Rejected>>,
+    >,
     results: moka::sync::Cache<String, Arc<QueryResult>>,
 }
 
@@ -186,6 +190,10 @@ impl PipelineCaches {
         PipelineCaches {
             guards: moka::sync::Cache::builder()
                 .max_capacity(10_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
+            decisions: moka::sync::Cache::builder()
+                .max_capacity(50_000)
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
             results: moka::sync::Cache::builder()
@@ -359,7 +367,10 @@ pub struct Asker {
 
 impl std::fmt::Debug for Asker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Asker").field("default_drafter", &self.default_drafter).field("max_attempts", &self.max_attempts).finish_non_exhaustive()
+        f.debug_struct("Asker")
+            .field("default_drafter", &self.default_drafter)
+            .field("max_attempts", &self.max_attempts)
+            .finish_non_exhaustive()
     }
 }
 
@@ -530,8 +541,17 @@ impl Asker {
         report(req, Progress::Started(Stage::Audit));
         let record = self.audit_record(req, user, role, &answer, &timings);
         match &req.audit_sink {
-            Some(sink) => sink.write(record).instrument(tracing::info_span!("audit")).await?,
-            None => self.audit.write(&record).instrument(tracing::info_span!("audit")).await?,
+            Some(sink) => {
+                sink.write(record)
+                    .instrument(tracing::info_span!("audit"))
+                    .await?
+            }
+            None => {
+                self.audit
+                    .write(&record)
+                    .instrument(tracing::info_span!("audit"))
+                    .await?
+            }
         };
         timings.audit = ms(t);
         report(req, Progress::Finished(Stage::Audit, timings.audit));
@@ -541,6 +561,28 @@ impl Asker {
                 .max(0.0);
         answer.timings_ms = timings;
         Ok(answer)
+    }
+
+    /// The guard's decision on `sql` for a caller, from the cache when there is one (the
+    /// decision depends only on the policy, that is the role and scope, and the SQL text).
+    fn check(
+        &self,
+        req: &AskRequest,
+        role: Role,
+        scope: &Scope,
+        guard: &Guard,
+        sql: &str,
+    ) -> Result<deriq_sql_guard::Accepted, deriq_sql_guard::Rejected> {
+        let Some(c) = &req.caches else {
+            return guard.check(sql);
+        };
+        let key = format!("{}|{sql}", scope_key(role, scope));
+        if let Some(decision) = c.decisions.get(&key) {
+            return (*decision).clone();
+        }
+        let decision = guard.check(sql);
+        c.decisions.insert(key, Arc::new(decision.clone()));
+        decision
     }
 
     /// The compiled guard of a caller, from the cache when there is one.
@@ -627,7 +669,8 @@ impl Asker {
             answer.explanation = Some(explanation);
             let t = Instant::now();
             report(req, Progress::Started(Stage::Guard));
-            let checked = tracing::info_span!("guard").in_scope(|| guard.check(&sql));
+            let checked = tracing::info_span!("guard")
+                .in_scope(|| self.check(req, role, scope, &guard, &sql));
             timings.guard += ms(t);
             report(req, Progress::Finished(Stage::Guard, ms(t)));
             let accepted = match checked {

@@ -55,11 +55,22 @@ pub async fn start(
     options: GatewayOptions,
     tweak: impl FnOnce(&mut Asker),
 ) -> Server {
+    start_with(app, keys, settings(), options, tweak).await
+}
+
+/// Starts a server with HTTP settings too.
+pub async fn start_with(
+    app: &TestApp,
+    keys: TokenKeys,
+    settings: HttpSettings,
+    options: GatewayOptions,
+    tweak: impl FnOnce(&mut Asker),
+) -> Server {
     let mut asker = app.asker().await;
     tweak(&mut asker);
     let asker = Arc::new(asker);
     let state =
-        HttpState::with_options(asker.clone(), keys, Vec::new(), settings(), options).unwrap();
+        HttpState::with_options(asker.clone(), keys, Vec::new(), settings, options).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

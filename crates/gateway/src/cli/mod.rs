@@ -47,9 +47,10 @@ enum Command {
 /// 0 success, 1 failure, 2 bad usage.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut otlp_exporter = None;
     if matches!(cli.command, Command::Serve(_)) {
-        let filter = tracing_subscriber::EnvFilter::try_from_env("DERIQ_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+        let endpoint = deriq_gateway::config::Config::load().ok().and_then(|c| c.otlp_endpoint);
+        otlp_exporter = deriq_gateway::http::otlp::init_serve_logging(endpoint.as_deref());
     } else {
         tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("DERIQ_LOG")).with_writer(std::io::stderr).init();
     }
@@ -60,6 +61,9 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(exporter) = otlp_exporter {
+        runtime.spawn(exporter.run());
+    }
     let result = runtime.block_on(async {
         match cli.command {
             Command::Db(args) => db::run(args).await,

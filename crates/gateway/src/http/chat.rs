@@ -217,7 +217,8 @@ fn progress_event(p: &Progress) -> Option<Event> {
 
 fn stream(s: AppState, id: Uuid, conv: Arc<Mutex<Conversation>>, mut req: crate::ask::AskRequest) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
-    tokio::spawn(async move {
+    let span = tracing::Span::current();
+    tokio::spawn(tracing::Instrument::instrument(async move {
         let _ = tx.send(event("conversation", &json!({ "conversation_id": id }))).await;
         let _ = tx.send(event("status", &json!({ "step": "received", "done": false }))).await;
         let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
@@ -260,7 +261,7 @@ fn stream(s: AppState, id: Uuid, conv: Arc<Mutex<Conversation>>, mut req: crate:
                 let _ = tx.send(event("error", &e.body()["error"])).await;
             }
         }
-    });
+    }, span));
     let events = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) });
     Sse::new(events).keep_alive(KeepAlive::default())
 }

@@ -9,6 +9,8 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use tracing::Instrument;
+
 use super::AppState;
 
 /// The id of a request, echoed in `X-Request-Id` and the audit log.
@@ -47,9 +49,11 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let path = req.uri().path().to_string();
     let route = ROUTES.iter().find(|r| **r == path).copied().unwrap_or("unmatched");
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut resp = next.run(req).await;
+    let span = tracing::info_span!("request", method = %method, route, request_id = %id, status = tracing::field::Empty);
+    let mut resp = next.run(req).instrument(span.clone()).await;
     let total_ms = started.elapsed().as_secs_f64() * 1e3;
     let status = resp.status().as_u16();
+    span.record("status", status);
     let pipeline = resp.extensions().get::<PipelineTime>().cloned();
     let overhead_ms = pipeline.as_ref().map(|p| (total_ms - p.drafter_ms - p.database_ms).max(0.0));
     let m = &state.metrics;

@@ -17,6 +17,7 @@ pub mod jwks;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod otlp;
 pub mod rate_limit;
 pub mod schema;
 pub mod ui;

@@ -32,38 +32,41 @@ export function prepareDatabase() {
  */
 export async function startServer({ args = [], env = {} } = {}) {
   const child = spawn(DERIQ, ["serve", "--addr", "127.0.0.1:0", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`deriq serve did not start within 120 s:\n${log}`)), 120_000);
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk) => {
-      log += chunk;
-      const m = /listening on (http:\/\/[0-9.:]+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`deriq serve exited with ${code}:\n${log}`));
-    });
-  });
-  for (let i = 0; i < 100; i++) {
-    const r = await fetch(`${url}/readyz`).catch(() => null);
-    if (r && r.ok) break;
-    if (i === 99) throw new Error(`deriq serve is not ready: ${r ? await r.text() : "no answer"}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
   const exited = new Promise((res) => child.once("exit", res));
-  return {
-    url,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await exited;
-      }
-    },
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      await exited;
+    }
   };
+  let log = "";
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`deriq serve did not start within 120 s:\n${log}`)), 120_000);
+      child.stderr.setEncoding("utf8");
+      child.stderr.on("data", (chunk) => {
+        log += chunk;
+        // The whole address: the line goes on after it, so a chunk cut inside the port cannot match.
+        const m = /listening on (http:\/\/[0-9.]+:\d+) /.exec(log);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`deriq serve exited with ${code}:\n${log}`));
+      });
+    });
+    for (let i = 0; ; i++) {
+      const r = await fetch(`${url}/readyz`).catch(() => null);
+      if (r && r.ok) break;
+      if (i === 100) throw new Error(`deriq serve at ${url} is not ready: ${r ? await r.text() : "no answer"}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    return { url, log: () => log, stop };
+  } catch (e) {
+    await stop(); // never leave a server behind (it would also keep the test run alive)
+    throw e;
+  }
 }

@@ -219,6 +219,16 @@ describe("DER IQ Chat", () => {
     assert.deepEqual(csv[0].split(","), await textsOf(data.locator("thead th")));
     assert.deepEqual(csv.slice(1).map((l) => l.split(",")), table);
     await data.locator(".export .result", { hasText: "audit log" }).waitFor();
+
+    // A follow-up's export is the question as refined so far: the same rows as shown.
+    const follow = await ask(page, "only the ones in Texas");
+    assert.equal(await follow.locator(".a").getAttribute("data-kind"), "data");
+    assert.match(await follow.locator(".export p").first().innerText(), /as refined so far: “Drug tests by reason this year only the ones in Texas”/);
+    const [followDownload] = await Promise.all([page.waitForEvent("download"), follow.getByRole("button", { name: "Export CSV" }).click()]);
+    const followCsv = (await readFile(await followDownload.path(), "utf8")).trim().split(/\r?\n/);
+    assert.deepEqual(followCsv.slice(1).map((l) => l.split(",")), await tableOf(follow));
+    await follow.locator(".export .result", { hasText: "audit log" }).waitFor();
+    assert.doesNotMatch(await follow.locator(".export .result").innerText(), /differs/);
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -8,7 +8,8 @@
   const DRAFT_KEY = "deriq.draft";
   const NUMERIC_TYPES = new Set(["int2", "int4", "int8", "numeric", "float4", "float8", "money"]);
   const TIME_TYPES = new Set(["date", "timestamp", "timestamptz"]);
-  const FOLLOW_UP_RE = /^(only|and|but|what about|how about|just|exclude|excluding|same|now|then|instead|limit|filter|for|in|at|with|without|by|sorted|sort|group|split)\b/i;
+  // The words that open a follow-up, as the server reads them (FOLLOW_UP_CUES in chat.rs).
+  const FOLLOW_UP_RE = /^(only|and|but|just|also|excluding|except|without|of those|of them|among|what about|how about|now|same|then|limit)(?=$|[\s,:])/i;
   const STEPS = [
     ["retrieving", "Retrieving passages"],
     ["drafting", "Drafting the query"],
@@ -40,7 +41,8 @@
     devMode: false,
     conversationId: null,
     turnsInConversation: 0,
-    lastData: null,
+    // The question of the conversation's last data answer, as refined by its follow-ups.
+    refined: null,
     busy: false,
     retryAt: 0,
     schema: null,
@@ -207,7 +209,7 @@
     clearNotice();
     state.conversationId = null;
     state.turnsInConversation = 0;
-    state.lastData = null;
+    state.refined = null;
     state.schema = null;
     $("turns").replaceChildren();
     showChat();
@@ -393,7 +395,7 @@
 
   function newConversation() {
     state.conversationId = null;
-    state.lastData = null;
+    state.refined = null;
     state.turnsInConversation = 0;
     updateConversationState();
     $("turns").append(h("li", { class: "meta", text: "New conversation: the next question starts fresh." }));
@@ -418,8 +420,8 @@
     clearNotice();
     // A question after a data answer of the same conversation that reads as a refinement
     // ("only the ones in Texas") is marked as a follow-up; the server decides what it means.
-    const followUp = Boolean(state.conversationId && state.lastData && FOLLOW_UP_RE.test(text));
-    const turn = new Turn(text, followUp);
+    const followUp = Boolean(state.conversationId && state.refined && FOLLOW_UP_RE.test(text));
+    const turn = new Turn(text, followUp, followUp ? `${state.refined} ${text}` : text);
     $("empty").hidden = true;
     $("turns").append(turn.el);
     turn.el.scrollIntoView({ block: "start" });
@@ -434,7 +436,9 @@
   }
 
   class Turn {
-    constructor(question, followUp) {
+    constructor(question, followUp, effective) {
+      // What the server answers: the question refined so far plus a follow-up's words.
+      this.effective = effective;
       this.question = question;
       this.followUp = followUp;
       this.answer = null;
@@ -579,7 +583,7 @@
 
     finish(a) {
       this.answer = a;
-      if (a.sql && (a.kind === "data" || a.kind === "mixed")) state.lastData = this;
+      if (a.sql && (a.kind === "data" || a.kind === "mixed")) state.refined = this.effective;
       this.done();
       this.card.dataset.kind = a.kind;
       this.card.classList.add(a.kind);
@@ -829,6 +833,23 @@
 
   // ---- CSV export --------------------------------------------------------------------
 
+  /** The records of a CSV text (line breaks inside quoted fields do not count). */
+  function csvRecords(text) {
+    let records = 0;
+    let quoted = false;
+    let empty = true;
+    for (const ch of text) {
+      if (ch === '"') quoted = !quoted;
+      if (ch === "\n" && !quoted) {
+        if (!empty) records += 1;
+        empty = true;
+      } else if (ch !== "\r") {
+        empty = false;
+      }
+    }
+    return records + (empty ? 0 : 1);
+  }
+
   function exportBlock(turn) {
     const me = state.me || { export: {} };
     const result = h("p", { class: "result", "aria-live": "polite" });
@@ -842,13 +863,13 @@
       note += " Your role sees de-identified records, so no MFA is needed.";
     }
     const button = h("button", { type: "button", class: "secondary" }, "Export CSV");
-    if (turn.followUp) note += " The export re-runs this question on its own, without the earlier questions of the conversation.";
+    if (turn.followUp) note += ` The export runs the question as refined so far: “${turn.effective}”.`;
     button.addEventListener("click", async () => {
       button.disabled = true;
       result.className = "result";
       result.textContent = "Preparing the export…";
       try {
-        const resp = await request(`${API}/query`, { method: "POST", body: { question: turn.question, export: true }, accept: "text/csv" });
+        const resp = await request(`${API}/query`, { method: "POST", body: { question: turn.effective, export: true }, accept: "text/csv" });
         const blob = await resp.blob();
         const disposition = resp.headers.get("content-disposition") || "";
         const name = (/filename="([^"]+)"/.exec(disposition) || [])[1] || "der-iq-export.csv";
@@ -858,9 +879,9 @@
         a.click();
         a.remove();
         setTimeout(() => URL.revokeObjectURL(url), 10000);
-        const lines = (await blob.text()).split(/\r?\n/).filter(Boolean).length - 1;
+        const lines = csvRecords(await blob.text()) - 1;
         result.textContent = `Downloaded ${name} (${lines} ${lines === 1 ? "row" : "rows"}). The export was recorded in the audit log.`;
-        if (lines !== turn.answer.rows.length) result.textContent += ` It differs from the ${turn.answer.rows.length} rows shown: ask the follow-up as one complete question to export exactly those.`;
+        if (lines !== turn.answer.rows.length) result.textContent += ` It differs from the ${turn.answer.rows.length} rows shown: ask the question in full to export exactly those.`;
       } catch (e) {
         result.className = "result err";
         if (e.code === "mfa_required") {

@@ -122,9 +122,9 @@ impl Config {
     /// Development sign-in: whether `deriq serve` lets DER IQ Chat list the demo users
     /// and mint tokens for them (`/api/der-iq/dev/*`, see `http::dev`). On only for the
     /// embedded installation signing with its generated development secret; setting
-    /// `DERIQ_JWT_SECRET`, an external database or any production key source turns it off.
+    /// `DERIQ_JWT_SECRET`, `DERIQ_JWKS` or an external database turns it off.
     pub fn dev_sign_in(&self) -> bool {
-        self.is_embedded() && self.jwt_secret.is_none()
+        self.is_embedded() && self.jwt_secret.is_none() && self.jwks.is_none()
     }
 
     /// Reads the file (if any) and the process environment.
@@ -234,6 +234,7 @@ mod tests {
         assert!(c.dev_sign_in(), "the embedded default offers development sign-in");
         assert!(!resolve("", &[("DERIQ_JWT_SECRET", "a-production-secret")]).unwrap().dev_sign_in());
         assert!(!resolve("database_url = 'postgres://db/x'", &[]).unwrap().dev_sign_in());
+        assert!(!resolve("", &[("DERIQ_JWKS", "/etc/deriq/jwks.json")]).unwrap().dev_sign_in());
     }
 
     #[test]

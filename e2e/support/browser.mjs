@@ -63,3 +63,25 @@ export async function api(url, path, token, body) {
 export function screenshot(page, name) {
   return page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
+
+/**
+ * Records how the conversation changes as an answer streams in: every class change of a
+ * step indicator (with the class it had before) and every text the answer is given.
+ */
+export function watchStream(page) {
+  return page.evaluate(() => {
+    window.__stream = [];
+    new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+        if (r.type === "attributes" && el.matches("li[data-step]")) window.__stream.push({ step: el.dataset.step, before: r.oldValue || "" });
+        if (r.type === "childList" && el.matches(".answer-text")) for (const n of r.addedNodes) window.__stream.push({ text: n.textContent });
+      }
+    }).observe(document.getElementById("turns"), { subtree: true, childList: true, attributes: true, attributeFilter: ["class"], attributeOldValue: true });
+  });
+}
+
+/** What {@link watchStream} recorded. */
+export function streamed(page) {
+  return page.evaluate(() => window.__stream);
+}

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ARTIFACTS, ask, api, devSignIn, launch, openPage, screenshot, tokenOf } from "../support/browser.mjs";
+import { ARTIFACTS, ask, api, devSignIn, launch, openPage, screenshot, streamed, tokenOf, watchStream } from "../support/browser.mjs";
 import { prepareDatabase, startServer } from "../support/server.mjs";
 
 const SAFETY_MANAGER = "safety_manager@permian-hauling.example";
@@ -94,8 +94,12 @@ describe("DER IQ Chat", () => {
     assert.equal(await page.locator("#turns > li.turn").count(), 0);
     await page.getByLabel("Your question").fill("");
 
+    await watchStream(page);
     const turn = await ask(page, GROUPED);
     assert.equal(await turn.locator(".a").getAttribute("data-kind"), "data");
+    // The steps were shown as they happened: each was in progress, then done, in pipeline order.
+    const finished = (await streamed(page)).filter((e) => e.step && e.before.includes("active")).map((e) => e.step);
+    assert.deepEqual(finished.filter((s) => ["drafting", "guarding", "running", "auditing"].includes(s)), ["drafting", "guarding", "running", "auditing"]);
     const direct = (await api(server.url, "/api/der-iq/query", token, { question: GROUPED })).body;
     assert.equal(direct.kind, "data");
     assert.ok(direct.rows.length >= 2, "the grouped question has several groups");
@@ -173,9 +177,15 @@ describe("DER IQ Chat", () => {
     const who = await page.locator("#who").innerText();
     for (const part of ["Auditor", "De-identified", ...me.assigned_companies.map((c) => c.name)]) assert.ok(who.includes(part), `the header names ${part}: ${who}`);
 
+    await watchStream(page);
     const reg = await ask(page, REGULATORY);
     assert.equal(await reg.locator(".a").getAttribute("data-kind"), "regulatory");
     const direct = (await api(server.url, "/api/der-iq/query", token, { question: REGULATORY })).body;
+    // The answer text streamed in: it grew over several pieces before it was complete.
+    const texts = (await streamed(page)).filter((e) => e.text !== undefined).map((e) => e.text);
+    assert.ok(texts.length >= 3, `the answer arrived in pieces: ${texts.length}`);
+    assert.ok(texts.every((t, i) => i === 0 || t.length >= texts[i - 1].length), "each piece adds to the text");
+    assert.equal(texts.at(-1), direct.answer);
     assert.ok(direct.citations.length > 0);
     assert.deepEqual(await textsOf(reg.locator(".citation .ref")), direct.citations.map((c) => c.citation));
     const first = direct.citations[0].citation;

@@ -85,3 +85,50 @@ export function watchStream(page) {
 export function streamed(page) {
   return page.evaluate(() => window.__stream);
 }
+
+/**
+ * Accessibility problems on the page as it is: visible text below the WCAG AA contrast
+ * ratio (4.5:1, or 3:1 for large text), form fields without a label, and buttons or links
+ * without an accessible name.
+ */
+export function accessibilityProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const rgba = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const c = [r, g, b].map((v) => {
+        v /= 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    for (const el of document.body.querySelectorAll("*")) {
+      if (!visible(el) || el.closest("svg")) continue;
+      const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (!own) continue;
+      const style = getComputedStyle(el);
+      const fg = rgba(style.color).slice(0, 3);
+      const [l1, l2] = [lum(fg), lum(background(el))].sort((a, b) => b - a);
+      const ratio = (l1 + 0.05) / (l2 + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      const disabled = el.closest("button:disabled");
+      if (!disabled && ratio < (large ? 3 : 4.5)) problems.push(`contrast ${ratio.toFixed(2)} for "${el.textContent.trim().slice(0, 40)}"`);
+    }
+    for (const f of document.querySelectorAll("input, textarea, select")) {
+      if (visible(f) && !(f.labels && f.labels.length) && !f.getAttribute("aria-label")) problems.push(`no label for #${f.id || f.name}`);
+    }
+    for (const b of document.querySelectorAll("button, a[href]")) {
+      if (visible(b) && !(b.getAttribute("aria-label") || b.textContent.trim())) problems.push(`no name for ${b.outerHTML.slice(0, 60)}`);
+    }
+    return problems;
+  });
+}

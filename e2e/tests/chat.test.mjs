@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ARTIFACTS, ask, api, devSignIn, launch, openPage, screenshot, streamed, tokenOf, watchStream } from "../support/browser.mjs";
+import { ARTIFACTS, accessibilityProblems, ask, api, devSignIn, launch, openPage, screenshot, streamed, tokenOf, watchStream } from "../support/browser.mjs";
 import { prepareDatabase, startServer } from "../support/server.mjs";
 
 const SAFETY_MANAGER = "safety_manager@permian-hauling.example";
@@ -121,8 +121,9 @@ describe("DER IQ Chat", () => {
     const biggest = counts.indexOf(Math.max(...counts));
     assert.equal(widths.indexOf(Math.max(...widths)), biggest, "the longest bar is the largest count");
 
-    // Sorting by count, both ways.
-    await turn.getByRole("button", { name: "count", exact: true }).click();
+    // Sorting by count, both ways (from the keyboard first).
+    await turn.getByRole("button", { name: "count", exact: true }).focus();
+    await page.keyboard.press("Enter");
     assert.equal(await turn.locator("th").nth(1).getAttribute("aria-sort"), "ascending");
     const asc = (await tableOf(turn)).map((r) => cellValue(r[1]));
     assert.deepEqual(asc, [...counts].sort((a, b) => a - b));
@@ -138,6 +139,7 @@ describe("DER IQ Chat", () => {
     assert.equal((await turn.locator("pre.sql").first().innerText()).replace(/\s+/g, " "), direct.sql.replace(/\s+/g, " "));
     await turn.locator("summary", { hasText: "Show the SQL" }).click();
     await showTurn(turn);
+    assert.deepEqual(await accessibilityProblems(page), [], "contrast, labels and names with a data answer");
     await screenshot(page, "chat-1280-data");
     await turn.locator("summary", { hasText: "Show the SQL" }).click();
 
@@ -207,17 +209,21 @@ describe("DER IQ Chat", () => {
     const passage = squash(direct.citations[0].text);
     assert.ok(expanded.includes(passage) && expanded.length > passage.length, "the whole section holds the cited passage and more");
     await showTurn(reg);
+    assert.deepEqual(await accessibilityProblems(page), [], "contrast, labels and names with a regulatory answer");
     await screenshot(page, "chat-1280-regulatory");
 
     // "What can I ask?" lists the modules the role may use, from /api/der-iq/schema.
     const schema = (await api(server.url, "/api/der-iq/schema", token)).body;
-    await page.getByRole("button", { name: "What can I ask?" }).click();
+    await page.getByRole("button", { name: "What can I ask?" }).focus();
+    await page.keyboard.press("Enter");
     const dialog = page.locator("dialog#help");
     await dialog.locator("section.module").first().waitFor();
+    assert.ok(await dialog.evaluate((d) => d.contains(document.activeElement)), "the focus moves into the panel");
     assert.deepEqual(await textsOf(dialog.locator("section.module h3")), [...schema.modules.map((m) => m.label), "Regulations"]);
     assert.match(await dialog.innerText(), /de-identified/);
     await page.keyboard.press("Escape");
     assert.equal(await dialog.evaluate((d) => d.open), false, "Escape closes the panel");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "help-open", "and the focus goes back to its button");
 
     // A de-identified export: no MFA needed; the file is what the table shows.
     const data = await ask(page, GROUPED);
@@ -266,6 +272,7 @@ describe("DER IQ Chat", () => {
     assert.equal(await odd.locator(".a").getAttribute("data-kind"), "not_understood");
     assert.ok((await odd.locator(".why .suggestions button").count()) > 0);
     await showTurn(refused);
+    assert.deepEqual(await accessibilityProblems(page), [], "contrast, labels and names with refusals");
     await screenshot(page, "chat-1280-refusal");
     assert.deepEqual(problems, []);
     await context.close();
@@ -274,6 +281,7 @@ describe("DER IQ Chat", () => {
   test("at 390 px the page fits the screen and stays usable", LIMIT, async () => {
     const { page, context, problems } = await openPage(browser, server.url, { width: 390, height: 844 });
     await screenshot(page, "sign-in-390");
+    assert.deepEqual(await accessibilityProblems(page), [], "contrast, labels and names on the sign-in page");
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "no sideways scrolling on the sign-in page");
     await devSignIn(page, SAFETY_MANAGER);
     const turn = await ask(page, GROUPED);
@@ -304,6 +312,14 @@ describe("DER IQ Chat when things go wrong", () => {
   });
 
   test("an expired session, a rate limit and a server that is down are explained, and the typed question is kept", LIMIT, async () => {
+    // Arriving from the portal with a token in the URL signs in, and the token leaves the address bar.
+    const portal = await (await fetch(`${strict.url}/api/der-iq/dev/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: "der@red-river-logistics.example" }) })).json();
+    const arrival = await openPage(browser, `${strict.url}/#token=${portal.token}`);
+    await arrival.page.locator("#composer").waitFor();
+    assert.match(await arrival.page.locator("#who").innerText(), /Designated Employer Representative[\s\S]*Red River Logistics/);
+    assert.equal(new URL(arrival.page.url()).hash, "");
+    await arrival.context.close();
+
     const { page, context } = await openPage(browser, strict.url);
     // A token that expires at once (the server allows 5 s of clock skew).
     const minted = await fetch(`${strict.url}/api/der-iq/dev/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: "company_admin@gulf-coast-energy.example", ttl_seconds: 1 }) });

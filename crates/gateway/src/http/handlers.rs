@@ -195,8 +195,8 @@ pub fn pipeline_time(a: &Answer) -> PipelineTime {
 /// The JSON response of an answer, as `deriq ask --json` prints it.
 pub fn answer_response(s: &AppState, answer: &Answer) -> Result<Response, ApiError> {
     s.metrics.record_answer(answer);
-    let value = serde_json::to_value(answer).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "serialisation_failed", e.to_string()))?;
-    let mut resp = Json(value).into_response();
+    let bytes = serde_json::to_vec(answer).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "serialisation_failed", e.to_string()))?;
+    let mut resp = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response();
     resp.extensions_mut().insert(pipeline_time(answer));
     Ok(resp)
 }

@@ -41,6 +41,14 @@ pub fn default_configs() -> Vec<EvalConfig> {
             not_covered_below: crate::store::NOT_COVERED_BELOW,
         },
         EvalConfig {
+            name: "hybrid_no_references".into(),
+            options: SearchOptions {
+                follow_references: false,
+                ..base.clone()
+            },
+            not_covered_below: crate::store::NOT_COVERED_BELOW,
+        },
+        EvalConfig {
             name: "hybrid_passages".into(),
             options: SearchOptions {
                 collapse_sections: false,

@@ -3,12 +3,16 @@
 mod fusion;
 mod ingest;
 mod progress;
+mod references;
 mod schema;
 mod search;
 
 pub use fusion::{Fusion, fuse};
 pub use ingest::{IngestReport, ingest, ingest_sections, refresh_lexeme_stats};
 pub use progress::{BarProgress, IngestProgress, NoProgress};
+pub use references::{
+    CITING_CHUNKS, CITING_SECTIONS, REFERENCE_WEIGHT, apply_boosts, reference_boosts,
+};
 pub use schema::{IndexMetadata, MIGRATION_SQL, apply_migration, index_metadata};
 pub use search::{
     DEFAULT_FUSION, NOT_COVERED_BELOW, SearchFilters, SearchHit, SearchMode, SearchOptions,

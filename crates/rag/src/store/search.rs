@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::fusion::{Fusion, fuse, merge};
+use super::references::follow_references;
 use crate::citation::{Citation, CitationRef, find_citations};
 use crate::embed::Embedder;
 use crate::error::RagError;
@@ -73,6 +74,10 @@ pub struct SearchOptions {
     /// citation are joined into one result in document order.
     #[serde(default = "collapse_by_default")]
     pub collapse_sections: bool,
+    /// With `collapse_sections`: sections cited by the text of the top passages move up to
+    /// just below the passage citing them ([`super::references`]).
+    #[serde(default = "collapse_by_default")]
+    pub follow_references: bool,
 }
 
 fn collapse_by_default() -> bool {
@@ -110,6 +115,7 @@ impl Default for SearchOptions {
             vector_scan: VectorScan::Exact,
             expand_query: true,
             collapse_sections: true,
+            follow_references: true,
         }
     }
 }
@@ -256,7 +262,27 @@ pub async fn search_with(
             .collect();
         let ranked = if options.collapse_sections {
             let taken: HashSet<String> = hits.iter().map(|h| h.section_citation.clone()).collect();
-            best_per_section(&mut tx, &ranked, &taken, options.k).await?
+            let section_of = chunk_sections(&mut tx, &ranked).await?;
+            let mut entries = first_per_group(
+                &ranked,
+                |id| section_of.get(&id).map(String::as_str),
+                &taken,
+                usize::MAX,
+            );
+            if options.follow_references {
+                entries = follow_references(
+                    &mut tx,
+                    &ranked,
+                    &section_of,
+                    entries,
+                    qvec.as_ref(),
+                    &options.filters,
+                    &taken,
+                )
+                .await?;
+            }
+            entries.truncate(options.k + hits.len());
+            entries
         } else {
             ranked
         };
@@ -289,27 +315,18 @@ pub async fn search_with(
 
 type Tx<'a> = Transaction<'a, Postgres>;
 
-/// Keeps the first (best) chunk of each section in `ranked`, skipping sections in `taken`,
-/// until `k` sections are found.
-async fn best_per_section(
+/// The section of each chunk in `ranked`.
+async fn chunk_sections(
     tx: &mut Tx<'_>,
     ranked: &[(i64, f32)],
-    taken: &HashSet<String>,
-    k: usize,
-) -> Result<Vec<(i64, f32)>, RagError> {
+) -> Result<HashMap<i64, String>, RagError> {
     let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
     let rows: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, section_citation FROM deriq.rag_chunks WHERE id = ANY($1)")
             .bind(&ids)
             .fetch_all(&mut **tx)
             .await?;
-    let section: HashMap<i64, String> = rows.into_iter().collect();
-    Ok(first_per_group(
-        ranked,
-        |id| section.get(&id).map(String::as_str),
-        taken,
-        k,
-    ))
+    Ok(rows.into_iter().collect())
 }
 
 /// The first item of each group, in order, skipping groups in `taken` and items without a

@@ -278,6 +278,24 @@ describe("DER IQ Chat", () => {
     await context.close();
   });
 
+  test("a long list stops at the row cap and says so; record lists get no chart", LIMIT, async () => {
+    const { page, context, problems } = await openPage(browser, server.url);
+    await devSignIn(page, "compliance_manager@sentinel-compliance.example");
+    const token = await tokenOf(page);
+    const question = "Show all drug tests";
+    const direct = (await api(server.url, "/api/der-iq/query", token, { question })).body;
+    assert.equal(direct.kind, "data");
+    const turn = await ask(page, question);
+    assert.equal(await turn.locator("table tbody tr").count(), direct.rows.length);
+    assert.equal(await turn.locator(".rowcount").innerText(), `${direct.rows.length} rows`);
+    const capped = direct.rows.length >= direct.row_cap_applied;
+    assert.ok(capped, `the demo data has more drug tests than the cap of ${direct.row_cap_applied}`);
+    assert.equal(await turn.locator(".cap").innerText(), `Only the first ${direct.row_cap_applied} rows are shown (row cap). Narrow the question to see the rest.`);
+    assert.equal(await turn.locator("figure.chart").count(), 0, "a list of records is not charted");
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   test("at 390 px the page fits the screen and stays usable", LIMIT, async () => {
     const { page, context, problems } = await openPage(browser, server.url, { width: 390, height: 844 });
     await screenshot(page, "sign-in-390");
@@ -345,18 +363,26 @@ describe("DER IQ Chat when things go wrong", () => {
     assert.ok(limited, "the rate limit was reached");
     assert.match(await limited.locator(".err").innerText(), /Too many questions.*Try again in \d+ s/);
     assert.equal(await page.getByLabel("Your question").inputValue(), kept, "the refused question is back in the box");
+    // Until the wait is over the page does not send, and says why.
+    const turns = await page.locator("#turns > li.turn").count();
+    await page.getByLabel("Your question").press("Enter");
+    await page.locator("#notice", { hasText: /try again in \d+ s\. Your question is kept/ }).waitFor();
+    assert.equal(await page.locator("#turns > li.turn").count(), turns);
     await screenshot(page, "error-rate-limited");
 
-    // The server goes away (after the rate limit's wait, which the page enforces too).
-    const wait = Number(/Try again in (\d+) s/.exec(await limited.locator(".err").innerText())[1]);
-    await page.waitForTimeout((wait + 1) * 1000);
+    await context.close();
+
+    // The server goes away under a signed-in page.
+    const gone = await openPage(browser, strict.url);
+    await devSignIn(gone.page, "safety_manager@red-river-logistics.example");
     await strict.stop();
-    await page.getByLabel("Your question").fill("Headcount by state");
-    await page.getByLabel("Your question").press("Enter");
-    const down = page.locator("#turns > li.turn").last();
+    await gone.page.getByLabel("Your question").fill("Headcount by state");
+    await gone.page.getByLabel("Your question").press("Enter");
+    const down = gone.page.locator("#turns > li.turn").last();
     await down.locator(".err").waitFor();
     assert.match(await down.locator(".err").innerText(), /cannot be reached/);
-    assert.equal(await page.getByLabel("Your question").inputValue(), "Headcount by state");
-    await context.close();
+    assert.equal(await gone.page.getByLabel("Your question").inputValue(), "Headcount by state");
+    await screenshot(gone.page, "error-server-down");
+    await gone.context.close();
   });
 });

@@ -100,6 +100,13 @@ impl Scope {
         Scope { tenant_ids: Vec::new(), location_ids: Some(Vec::new()), employee_id: None }
     }
 
+    /// Whether the scope is narrower than whole tenants (a location list or one employee).
+    /// Such scopes run as the `*_limited` database logins, whose row-level security policies
+    /// check locations and employees; the unlimited logins check tenants only.
+    pub fn is_limited(&self) -> bool {
+        self.location_ids.is_some() || self.employee_id.is_some()
+    }
+
     /// Signs the scope for one database login role, valid until `expires_unix`.
     pub fn sign(&self, key: &ScopeKey, db_role: &str, expires_unix: i64) -> SignedScope {
         let claims = Claims {

@@ -14,7 +14,7 @@ use deriq_core::{Scope, Tier};
 use deriq_gateway::config::Config;
 use deriq_gateway::db::{self, Endpoints, scoped};
 use deriq_gateway::seed::{self, SeedOptions};
-use sqlx::{Executor, PgPool};
+use sqlx::Executor;
 
 const DB: &str = "deriq_bench_rls";
 const EMPLOYEES: usize = 5000;
@@ -92,7 +92,7 @@ async fn main() {
     admin.execute(format!("VACUUM ANALYZE compliance.{table}").as_str()).await.unwrap();
     let tenant: uuid::Uuid = sqlx::query_scalar("SELECT id FROM compliance.tenants WHERE slug = 'permian-hauling'").fetch_one(&admin).await.unwrap();
     let location: uuid::Uuid = sqlx::query_scalar("SELECT id FROM compliance.locations WHERE tenant_id = $1 ORDER BY name LIMIT 1").bind(tenant).fetch_one(&admin).await.unwrap();
-    let query: PgPool = db::pool("primary", endpoints.admin_on(DB).username("deriq_query_full").password(&endpoints.query_full_password), 1).await.unwrap();
+    let query = scoped::QueryPools::connect_lazy(&endpoints.admin_on(DB), &endpoints.query_full_password, &endpoints.query_deid_password, 1);
 
     println!("largest table: {table} (~{rows:.0} rows), {EMPLOYEES} employees per tenant, {ITERATIONS} iterations");
     let tenant_scope = Scope { tenant_ids: vec![tenant], location_ids: None, employee_id: None };
@@ -122,7 +122,7 @@ async fn main() {
     ] {
         let (rls_p50, rls_p95, own_p50, own_p95, ratio) = paired(
             || {
-                let (query, scope, key, sql) = (query.clone(), scope.clone(), endpoints.scope_key.clone(), rls_sql.clone());
+                let (query, scope, key, sql) = (query.for_scope(Tier::Full, &scope).clone(), scope.clone(), endpoints.scope_key.clone(), rls_sql.clone());
                 async move {
                     let mut tx = scoped::begin(&query, &key, Tier::Full, &scope, 10_000).await.unwrap();
                     let n: i64 = sqlx::query_scalar(&sql).fetch_one(&mut *tx).await.unwrap();

@@ -11,12 +11,13 @@ use deriq_core::{Scope, ScopeKey, Tier};
 use deriq_sql_guard::{Accepted, Param};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgRow};
 use sqlx::{Column, PgPool, Row, TypeInfo, ValueRef};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::db::{Endpoints, scoped};
+use crate::db::scoped::{self, QueryPools};
+use crate::db::Endpoints;
 
 /// Limits of one execution.
 #[derive(Debug, Clone, Copy)]
@@ -104,8 +105,8 @@ fn sqlstate_class(code: &str) -> &'static str {
 }
 
 struct Replica {
-    full: PgPool,
-    deid: PgPool,
+    /// The four query logins on this server.
+    pools: QueryPools,
     /// Until when the replica is considered down, after a connection failure.
     down_until: Mutex<Option<Instant>>,
     name: String,
@@ -121,15 +122,8 @@ pub struct Executor {
 }
 
 fn replica(name: String, base: &PgConnectOptions, endpoints: &Endpoints) -> Arc<Replica> {
-    let pool = |user: &str, password: &str| {
-        PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect_lazy_with(base.clone().username(user).password(password).options([("search_path", "compliance")]))
-    };
     Arc::new(Replica {
-        full: pool("deriq_query_full", &endpoints.query_full_password),
-        deid: pool("deriq_query_deid", &endpoints.query_deid_password),
+        pools: QueryPools::connect_lazy(base, &endpoints.query_full_password, &endpoints.query_deid_password, 8),
         down_until: Mutex::new(None),
         name,
     })
@@ -171,10 +165,7 @@ impl Executor {
         let mut last = ExecError::NoHealthyReplica;
         for _ in 0..2 {
             let r = self.pick().await?;
-            let pool = match tier {
-                Tier::Full => &r.full,
-                Tier::Deidentified => &r.deid,
-            };
+            let pool = r.pools.for_scope(tier, scope);
             match self.run_on(pool, tier, scope, accepted).await {
                 Err(ExecError::Unavailable(msg)) => {
                     tracing::warn!(replica = %r.name, error = %msg, "replica unavailable; marked down for 10 s");

@@ -33,7 +33,7 @@ async fn every_compliance_table_forces_row_level_security() {
 #[tokio::test]
 async fn the_query_roles_are_plain_logins_that_own_nothing() {
     let app = TestApp::new().await;
-    for role in ["deriq_query_full", "deriq_query_deid"] {
+    for role in ["deriq_query_full", "deriq_query_deid", "deriq_query_full_limited", "deriq_query_deid_limited"] {
         let r = sqlx::query("SELECT rolsuper, rolbypassrls, rolcanlogin, rolinherit, rolcreaterole, rolcreatedb, (SELECT count(*) FROM pg_auth_members m WHERE m.member = r.oid) FROM pg_roles r WHERE rolname = $1")
             .bind(role)
             .fetch_one(&app.admin)
@@ -134,6 +134,42 @@ async fn a_tenant_scope_never_returns_another_tenants_rows_on_any_table() {
             assert_eq!(total, own, "{t}: the scope must see exactly its own tenant's rows");
         }
     }
+    app.cleanup().await;
+}
+
+/// A narrowed scope (a location list or an own record) signed for an unlimited login, whose
+/// policies check tenants only, sees nothing: the database refuses it rather than widen it.
+#[tokio::test]
+async fn a_narrowed_scope_on_an_unlimited_login_sees_nothing() {
+    let app = TestApp::new().await.with_role(Role::SiteSupervisor);
+    let narrowed = app.scope().await;
+    assert!(narrowed.is_limited());
+    let employee: uuid::Uuid = sqlx::query_scalar("SELECT id FROM compliance.employees WHERE tenant_id = $1 LIMIT 1")
+        .bind(narrowed.tenant_ids[0])
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
+    let own = Scope { tenant_ids: narrowed.tenant_ids.clone(), location_ids: None, employee_id: Some(employee) };
+    for (tier, role) in [(Tier::Full, "deriq_query_full"), (Tier::Deidentified, "deriq_query_deid")] {
+        let pool = app.query_pool(tier).await;
+        for scope in [&narrowed, &own] {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("SELECT set_config('deriq.scope', $1, true)")
+                .bind(scope.sign(&app.endpoints.scope_key, role, 9_999_999_999).0)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            for t in tables() {
+                let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM compliance.{t}")).fetch_one(&mut *tx).await.unwrap();
+                assert_eq!(n, 0, "{t}: a narrowed scope on {role} saw rows");
+            }
+            tx.rollback().await.unwrap();
+        }
+        pool.close().await;
+    }
+    // The same scopes on their own logins do see rows.
+    assert!(app.scoped_count(Tier::Full, &narrowed, "SELECT count(*) FROM employees").await.unwrap() > 0);
+    assert_eq!(app.scoped_count(Tier::Full, &own, "SELECT count(*) FROM employees").await.unwrap(), 1);
     app.cleanup().await;
 }
 

@@ -15,7 +15,7 @@ use deriq_gateway::db::scoped;
 use deriq_gateway::policy::{QueryLimits, guard_policy};
 use deriq_sql_guard::corpus::attack_corpus;
 use sqlx::postgres::PgRow;
-use sqlx::{Column, Row};
+use sqlx::Row;
 
 /// Every cell of a row as text, for the types that can carry identifiers or PII.
 fn cells(row: &PgRow) -> Vec<String> {
@@ -58,7 +58,7 @@ async fn the_database_holds_for_every_attack_the_guard_rejects() {
             .unwrap()
             .into_iter()
             .collect();
-        let pool = app.query_pool(tier).await;
+        let pool = app.query_pool_for(tier, &scope).await;
         for attack in attack_corpus() {
             if deriq_sql_guard::guard(attack.sql, &policy).is_ok() {
                 continue;

@@ -7,7 +7,6 @@
 mod common;
 
 use common::{TestApp, as_of};
-use deriq_core::Tier;
 use deriq_gateway::config::project_root;
 use deriq_gateway::drafter::offline::OfflineDrafter;
 use deriq_gateway::eval::{self, EvalDatabase};
@@ -19,16 +18,14 @@ async fn offline_drafter_passes_the_suite() {
     assert!(questions.len() >= 200, "{} questions", questions.len());
     let db = EvalDatabase {
         admin: app.admin.clone(),
-        full: app.query_pool(Tier::Full).await,
-        deid: app.query_pool(Tier::Deidentified).await,
+        query: app.query_pools(),
         scope_key: app.endpoints.scope_key.clone(),
         statement_timeout_ms: 10_000,
     };
     assert_eq!(eval::data_as_of(&app.admin).await.unwrap(), Some(as_of()));
     let report = eval::run_suite(&db, &OfflineDrafter::new(), &questions, as_of()).await.unwrap();
     println!("{}", eval::markdown(&report));
-    db.full.close().await;
-    db.deid.close().await;
+    db.query.close().await;
     app.cleanup().await;
     let ex = report.execution_accuracy.unwrap();
     assert!(ex >= 0.90, "execution accuracy {ex}");

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use deriq_core::Tier;
 use deriq_gateway::config::{Config, project_root};
 use deriq_gateway::db::{self, Endpoints, scoped};
 use deriq_gateway::drafter::DrafterKind;
@@ -61,9 +60,8 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         None => eval::data_as_of(&admin).await?.context("no demo data: run `deriq db seed` first")?,
     };
     let replica = endpoints.replicas.first().cloned().unwrap_or_else(|| endpoints.admin.clone());
-    let full = db::pool("replica", replica.clone().username(scoped::query_role(Tier::Full)).password(&endpoints.query_full_password), 2).await?;
-    let deid = db::pool("replica", replica.username(scoped::query_role(Tier::Deidentified)).password(&endpoints.query_deid_password), 2).await?;
-    let database = EvalDatabase { admin, full, deid, scope_key: endpoints.scope_key.clone(), statement_timeout_ms: 10_000 };
+    let query = scoped::QueryPools::connect_lazy(&replica, &endpoints.query_full_password, &endpoints.query_deid_password, 2);
+    let database = EvalDatabase { admin, query, scope_key: endpoints.scope_key.clone(), statement_timeout_ms: 10_000 };
     let result = eval::run_suite(&database, &OfflineDrafter::new(), &questions, today).await?;
     if let Some(path) = report {
         std::fs::write(&path, eval::markdown(&result)).with_context(|| format!("writing {}", path.display()))?;

@@ -138,13 +138,12 @@ pub async fn pool(what: &'static str, options: PgConnectOptions, max: u32) -> Re
 /// Idempotent; the connection must be the migrating login.
 pub async fn migrate_and_configure(admin: &PgPool, endpoints: &Endpoints, replicator_password: Option<&str>) -> Result<(), DbError> {
     MIGRATOR.run(admin).await?;
-    let mut roles = vec![
-        ("deriq_gateway", endpoints.gateway_password.as_str()),
-        ("deriq_query_full", endpoints.query_full_password.as_str()),
-        ("deriq_query_deid", endpoints.query_deid_password.as_str()),
-    ];
+    let mut roles = vec![("deriq_gateway", endpoints.gateway_password.clone())];
+    for login in scoped::QueryLogin::ALL {
+        roles.push((login.role(), login.password(&endpoints.query_full_password, &endpoints.query_deid_password)));
+    }
     if let Some(p) = replicator_password {
-        roles.push(("deriq_replicator", p));
+        roles.push(("deriq_replicator", p.to_string()));
     }
     for (role, password) in roles {
         // ALTER ROLE takes no bind parameters: let the server quote the values.

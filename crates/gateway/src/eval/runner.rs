@@ -18,6 +18,7 @@ use super::suite::{EvalQuestion, Expect, with_today};
 use super::{EvalError, cells};
 use crate::directory;
 use crate::drafter::{Draft, DraftRequest, Drafter};
+use crate::db::scoped::QueryPools;
 use crate::policy::{QueryLimits, guard_policy};
 
 /// The database connections the eval uses.
@@ -25,10 +26,8 @@ pub struct EvalDatabase {
     /// A login that bypasses row-level security (the embedded superuser): directory look-ups
     /// and the independent scope check.
     pub admin: PgPool,
-    /// Pool of `deriq_query_full`.
-    pub full: PgPool,
-    /// Pool of `deriq_query_deid`.
-    pub deid: PgPool,
+    /// Pools of the query logins.
+    pub query: QueryPools,
     pub scope_key: ScopeKey,
     pub statement_timeout_ms: u32,
 }
@@ -77,10 +76,7 @@ fn bind_params(params: &[Param]) -> Result<PgArguments, EvalError> {
 
 /// Runs an accepted statement under the signed scope of the tier's query role.
 async fn run_scoped(db: &EvalDatabase, tier: Tier, scope: &Scope, accepted: &Accepted) -> Result<Vec<Vec<Value>>, EvalError> {
-    let pool = match tier {
-        Tier::Full => &db.full,
-        Tier::Deidentified => &db.deid,
-    };
+    let pool = db.query.for_scope(tier, scope);
     let mut tx = crate::db::scoped::begin(pool, &db.scope_key, tier, scope, db.statement_timeout_ms).await.map_err(EvalError::Query)?;
     let rows = sqlx::query_with(&accepted.sql, bind_params(&accepted.params)?).fetch_all(&mut *tx).await.map_err(EvalError::Query)?;
     tx.rollback().await.map_err(EvalError::Query)?;

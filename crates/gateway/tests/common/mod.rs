@@ -27,7 +27,11 @@ fn template_name() -> String {
             h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
         }
     }
-    format!("deriq_tpl_{:012x}_{}", h & 0xffff_ffff_ffff, TEMPLATE_EMPLOYEES)
+    format!(
+        "deriq_tpl_{:012x}_{}",
+        h & 0xffff_ffff_ffff,
+        TEMPLATE_EMPLOYEES
+    )
 }
 
 /// One test's database and its connections.
@@ -51,10 +55,20 @@ impl TestApp {
         ensure_template(&maint, &endpoints, &template).await;
         let name = format!("deriq_test_{}", uuid::Uuid::new_v4().simple());
         // Names are generated here, never from input.
-        maint.execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str()).await.expect("create test database");
+        maint
+            .execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
+            .await
+            .expect("create test database");
         maint.close().await;
-        let admin = db::pool("primary", endpoints.admin_on(&name), 4).await.expect("admin pool");
-        TestApp { name, endpoints, admin, role: None }
+        let admin = db::pool("primary", endpoints.admin_on(&name), 4)
+            .await
+            .expect("admin pool");
+        TestApp {
+            name,
+            endpoints,
+            admin,
+            role: None,
+        }
     }
 
     /// Sets the demo user whose scope `scope_of_role` returns by default.
@@ -65,18 +79,28 @@ impl TestApp {
 
     /// Connection options for a login role on this test database (on the primary).
     pub fn login(&self, user: &str) -> PgConnectOptions {
-        let password = match user {
-            "deriq_query_full" => self.endpoints.query_full_password.clone(),
-            "deriq_query_deid" => self.endpoints.query_deid_password.clone(),
-            "deriq_gateway" => self.endpoints.gateway_password.clone(),
-            other => panic!("no password for {other}"),
+        let query_login = scoped::QueryLogin::ALL.into_iter().find(|l| l.role() == user);
+        let password = match (user, query_login) {
+            (_, Some(login)) => login.password(&self.endpoints.query_full_password, &self.endpoints.query_deid_password),
+            ("deriq_gateway", None) => self.endpoints.gateway_password.clone(),
+            (other, None) => panic!("no password for {other}"),
         };
         self.endpoints.admin_on(&self.name).username(user).password(&password)
     }
 
-    /// A pool of the query login role of a tier.
+    /// A pool of the tier's unlimited query login (scopes of whole tenants).
     pub async fn query_pool(&self, tier: Tier) -> PgPool {
         db::pool("primary", self.login(scoped::query_role(tier)), 2).await.expect("query pool")
+    }
+
+    /// A pool of the query login that runs `scope` at `tier`.
+    pub async fn query_pool_for(&self, tier: Tier, scope: &Scope) -> PgPool {
+        db::pool("primary", self.login(scoped::QueryLogin::for_scope(tier, scope).role()), 2).await.expect("query pool")
+    }
+
+    /// Lazily connecting pools of the four query logins on this test database.
+    pub fn query_pools(&self) -> scoped::QueryPools {
+        scoped::QueryPools::connect_lazy(&self.endpoints.admin_on(&self.name), &self.endpoints.query_full_password, &self.endpoints.query_deid_password, 2)
     }
 
     /// The demo user of a role in a tenant (slug), and their scope.
@@ -96,18 +120,31 @@ impl TestApp {
 
     /// Runs `sql` as the tier's query role under `scope` (signed), returning the first
     /// column of every row as text, or the database error.
-    pub async fn scoped_texts(&self, tier: Tier, scope: &Scope, sql: &str) -> Result<Vec<Option<String>>, sqlx::Error> {
-        let pool = self.query_pool(tier).await;
+    pub async fn scoped_texts(
+        &self,
+        tier: Tier,
+        scope: &Scope,
+        sql: &str,
+    ) -> Result<Vec<Option<String>>, sqlx::Error> {
+        let pool = self.query_pool_for(tier, scope).await;
         let mut tx = scoped::begin(&pool, &self.endpoints.scope_key, tier, scope, 5000).await?;
         let rows = sqlx::query(sql).fetch_all(&mut *tx).await?;
         tx.rollback().await?;
         pool.close().await;
-        Ok(rows.iter().map(|r| r.try_get::<Option<String>, _>(0).ok().flatten()).collect())
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<Option<String>, _>(0).ok().flatten())
+            .collect())
     }
 
     /// A count as the tier's query role under `scope`.
-    pub async fn scoped_count(&self, tier: Tier, scope: &Scope, sql: &str) -> Result<i64, sqlx::Error> {
-        let pool = self.query_pool(tier).await;
+    pub async fn scoped_count(
+        &self,
+        tier: Tier,
+        scope: &Scope,
+        sql: &str,
+    ) -> Result<i64, sqlx::Error> {
+        let pool = self.query_pool_for(tier, scope).await;
         let mut tx = scoped::begin(&pool, &self.endpoints.scope_key, tier, scope, 5000).await?;
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut *tx).await?;
         tx.rollback().await?;
@@ -117,14 +154,23 @@ impl TestApp {
 
     /// The id of a demo tenant.
     pub async fn tenant(&self, slug: &str) -> uuid::Uuid {
-        sqlx::query_scalar("SELECT id FROM compliance.tenants WHERE slug = $1").bind(slug).fetch_one(&self.admin).await.unwrap()
+        sqlx::query_scalar("SELECT id FROM compliance.tenants WHERE slug = $1")
+            .bind(slug)
+            .fetch_one(&self.admin)
+            .await
+            .unwrap()
     }
 
     /// Drops the test database.
     pub async fn cleanup(self) {
         self.admin.close().await;
-        let maint = db::pool("primary", self.endpoints.admin_on("postgres"), 1).await.unwrap();
-        maint.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await.unwrap();
+        let maint = db::pool("primary", self.endpoints.admin_on("postgres"), 1)
+            .await
+            .unwrap();
+        maint
+            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap();
         maint.close().await;
     }
 }
@@ -132,23 +178,49 @@ impl TestApp {
 async fn ensure_template(maint: &PgPool, endpoints: &Endpoints, template: &str) {
     // One builder at a time across test processes; the lock key is arbitrary but fixed.
     let mut conn = maint.acquire().await.unwrap();
-    sqlx::query("SELECT pg_advisory_lock(74657374)").execute(&mut *conn).await.unwrap();
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(template)
-        .fetch_one(&mut *conn)
+    sqlx::query("SELECT pg_advisory_lock(74657374)")
+        .execute(&mut *conn)
         .await
         .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(template)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
     if !exists {
         let building = format!("{template}_building");
-        conn.execute(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)").as_str()).await.unwrap();
-        conn.execute(format!("CREATE DATABASE {building}").as_str()).await.unwrap();
-        let pool = db::pool("primary", endpoints.admin_on(&building), 2).await.unwrap();
-        db::migrate_and_configure(&pool, endpoints, None).await.unwrap();
-        seed::seed(&pool, &SeedOptions { employees_per_tenant: TEMPLATE_EMPLOYEES, as_of: as_of() }, &|_, _, _| {}).await.unwrap();
+        conn.execute(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)").as_str())
+            .await
+            .unwrap();
+        conn.execute(format!("CREATE DATABASE {building}").as_str())
+            .await
+            .unwrap();
+        let pool = db::pool("primary", endpoints.admin_on(&building), 2)
+            .await
+            .unwrap();
+        db::migrate_and_configure(&pool, endpoints, None)
+            .await
+            .unwrap();
+        seed::seed(
+            &pool,
+            &SeedOptions {
+                employees_per_tenant: TEMPLATE_EMPLOYEES,
+                as_of: as_of(),
+            },
+            &|_, _, _| {},
+        )
+        .await
+        .unwrap();
         pool.close().await;
-        conn.execute(format!("ALTER DATABASE {building} RENAME TO {template}").as_str()).await.unwrap();
+        conn.execute(format!("ALTER DATABASE {building} RENAME TO {template}").as_str())
+            .await
+            .unwrap();
     }
-    sqlx::query("SELECT pg_advisory_unlock(74657374)").execute(&mut *conn).await.unwrap();
+    sqlx::query("SELECT pg_advisory_unlock(74657374)")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
 }
 
 /// A running HTTP server on 127.0.0.1:0 over a test database, with the offline drafter
@@ -170,13 +242,23 @@ impl TestApp {
     /// The ask pipeline over this test database (offline drafter, no retrieval).
     pub async fn asker(&self) -> deriq_gateway::ask::Asker {
         use deriq_gateway::drafter::{Drafter, DrafterKind};
-        let gateway = db::pool("primary", self.login("deriq_gateway"), 8).await.expect("gateway pool");
+        let gateway = db::pool("primary", self.login("deriq_gateway"), 8)
+            .await
+            .expect("gateway pool");
         let spool = std::env::temp_dir().join(format!("{}-audit-spool.jsonl", self.name));
-        let mut drafters: std::collections::HashMap<DrafterKind, std::sync::Arc<dyn Drafter>> = std::collections::HashMap::new();
-        drafters.insert(DrafterKind::Offline, std::sync::Arc::new(deriq_gateway::drafter::offline::OfflineDrafter::new()));
+        let mut drafters: std::collections::HashMap<DrafterKind, std::sync::Arc<dyn Drafter>> =
+            std::collections::HashMap::new();
+        drafters.insert(
+            DrafterKind::Offline,
+            std::sync::Arc::new(deriq_gateway::drafter::offline::OfflineDrafter::new()),
+        );
         deriq_gateway::ask::Asker {
             directory_pool: gateway.clone(),
-            executor: deriq_gateway::executor::Executor::on(&self.endpoints.admin_on(&self.name), &self.endpoints, deriq_gateway::executor::ExecLimits::default()),
+            executor: deriq_gateway::executor::Executor::on(
+                &self.endpoints.admin_on(&self.name),
+                &self.endpoints,
+                deriq_gateway::executor::ExecLimits::default(),
+            ),
             audit: deriq_gateway::audit::AuditLog::new(gateway, spool),
             drafters,
             default_drafter: DrafterKind::Offline,
@@ -202,9 +284,19 @@ impl TestApp {
         use deriq_gateway::http::{self, HttpState, auth::TokenKeys};
         let asker = std::sync::Arc::new(self.asker().await);
         let keys = TokenKeys::hs256(TEST_JWT_SECRET, "deriq", "der-iq");
-        let probe = db::pool("primary", self.login("deriq_query_full"), 1).await.expect("probe pool");
-        let state = HttpState::new(asker.clone(), keys.clone(), vec![("test".into(), probe)], settings).expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let probe = db::pool("primary", self.login("deriq_query_full"), 1)
+            .await
+            .expect("probe pool");
+        let state = HttpState::new(
+            asker.clone(),
+            keys.clone(),
+            vec![("test".into(), probe)],
+            settings,
+        )
+        .expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
@@ -215,7 +307,15 @@ impl TestApp {
             .await
             .expect("serve");
         });
-        TestServer { base, client: reqwest::Client::new(), keys, state, asker, shutdown: Some(tx), task: Some(task) }
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            keys,
+            state,
+            asker,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 }
 
@@ -227,8 +327,16 @@ impl TestServer {
 
     /// Valid claims for a demo user (by e-mail), issued now.
     pub async fn claims(&self, email: &str) -> deriq_gateway::http::auth::Claims {
-        let user = directory::find_user(&self.asker.directory_pool, email).await.expect("demo user");
-        deriq_gateway::http::auth::Claims::for_user(&user, "deriq", "der-iq", chrono::Utc::now().timestamp(), 3600)
+        let user = directory::find_user(&self.asker.directory_pool, email)
+            .await
+            .expect("demo user");
+        deriq_gateway::http::auth::Claims::for_user(
+            &user,
+            "deriq",
+            "der-iq",
+            chrono::Utc::now().timestamp(),
+            3600,
+        )
     }
 
     /// A valid token for a demo user (by e-mail).
@@ -255,6 +363,10 @@ impl TestServer {
 
 /// The demo user's e-mail of a role.
 pub fn demo_email(role: Role) -> String {
-    let slug = if role.portal() == deriq_core::Portal::ComplianceCompany { "sentinel-compliance" } else { "permian-hauling" };
+    let slug = if role.portal() == deriq_core::Portal::ComplianceCompany {
+        "sentinel-compliance"
+    } else {
+        "permian-hauling"
+    };
     format!("{}@{}.example", role.as_str(), slug)
 }

@@ -52,6 +52,7 @@ pub fn default_configs() -> Vec<EvalConfig> {
             name: "hybrid_passages".into(),
             options: SearchOptions {
                 collapse_sections: false,
+                follow_references: false,
                 ..base.clone()
             },
             not_covered_below: crate::store::NOT_COVERED_BELOW,
@@ -88,6 +89,8 @@ pub fn default_configs() -> Vec<EvalConfig> {
             options: SearchOptions {
                 mode: SearchMode::Vector,
                 citation_routing: false,
+                collapse_sections: false,
+                follow_references: false,
                 ..base.clone()
             },
             not_covered_below: crate::store::NOT_COVERED_BELOW,
@@ -97,6 +100,8 @@ pub fn default_configs() -> Vec<EvalConfig> {
             options: SearchOptions {
                 mode: SearchMode::FullText,
                 citation_routing: false,
+                collapse_sections: false,
+                follow_references: false,
                 ..base
             },
             not_covered_below: 0.0,

@@ -51,10 +51,10 @@ export function tokenOf(page) {
   return page.evaluate(() => sessionStorage.getItem("deriq.token"));
 }
 
-export async function api(url, path, token, body) {
+export async function api(url, path, token, body, headers = {}) {
   const r = await fetch(`${url}${path}`, {
     method: body === undefined ? "GET" : "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: r.status, body: await r.json() };

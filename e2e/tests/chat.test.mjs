@@ -278,6 +278,27 @@ describe("DER IQ Chat", () => {
     await context.close();
   });
 
+  test("a compliance manager narrows questions to one assigned company", LIMIT, async () => {
+    const { page, context, problems } = await openPage(browser, server.url);
+    await devSignIn(page, "compliance_manager@sentinel-compliance.example");
+    const token = await tokenOf(page);
+    const me = (await api(server.url, "/api/der-iq/me", token)).body;
+    assert.ok(me.assigned_companies.length >= 2, "the compliance company has several companies");
+    const everyone = (await api(server.url, "/api/der-iq/query", token, { question: GROUPED })).body;
+    const all = await ask(page, GROUPED);
+    assert.deepEqual(await tableOf(all), everyone.rows.map((r) => r.map(shown)));
+    const gulf = me.assigned_companies.find((c) => c.name.startsWith("Gulf Coast"));
+    await page.getByLabel("Asking about").selectOption(gulf.id);
+    const narrowed = (await api(server.url, "/api/der-iq/query", token, { question: GROUPED }, { "X-Tenant-ID": gulf.id })).body;
+    const one = await ask(page, GROUPED);
+    assert.deepEqual(await tableOf(one), narrowed.rows.map((r) => r.map(shown)));
+    assert.notDeepEqual(narrowed.rows, everyone.rows, "one company is not all of them");
+    assert.ok(narrowed.sql.includes("tenant_id"));
+    assert.deepEqual(await accessibilityProblems(page), []);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   test("a long list stops at the row cap and says so; record lists get no chart", LIMIT, async () => {
     const { page, context, problems } = await openPage(browser, server.url);
     await devSignIn(page, "compliance_manager@sentinel-compliance.example");

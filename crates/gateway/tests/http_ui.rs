@@ -95,6 +95,16 @@ async fn me_names_the_caller_role_tenant_and_scope() {
     got.sort_by_key(Value::to_string);
     assert_eq!(got, expected);
     assert_eq!((auditor["tier"].as_str(), auditor["export"]["requires_mfa"].as_bool()), (Some("deidentified"), Some(false)));
+
+    // A compliance manager narrowed to one company still sees every assigned company listed.
+    let cm = s.token(Role::ComplianceManager).await;
+    let gulf = app.tenant("gulf-coast-energy").await;
+    let all: Value = s.client.get(s.url("/api/der-iq/me")).bearer_auth(&cm).send().await.unwrap().json().await.unwrap();
+    let narrowed: Value = s.client.get(s.url("/api/der-iq/me")).bearer_auth(&cm).header("x-tenant-id", gulf.to_string()).send().await.unwrap().json().await.unwrap();
+    assert!(all["narrowed_to"].is_null());
+    assert_eq!(narrowed["narrowed_to"], json!(gulf));
+    assert_eq!(narrowed["assigned_companies"], all["assigned_companies"]);
+    assert!(all["assigned_companies"].as_array().unwrap().len() >= 2);
     s.stop().await;
     app.cleanup().await;
 }

@@ -120,11 +120,15 @@ async fn names(pool: &sqlx::PgPool, sql: &'static str, ids: &[Uuid]) -> Result<V
 }
 
 /// `GET /api/der-iq/me`: the caller, their role and tier, the tenant the request is for,
-/// the companies or locations they are limited to, and their session's limits.
+/// the companies or locations they are limited to (for a compliance-company role: every
+/// assigned company, and `narrowed_to` when `X-Tenant-ID` names one), and their session's
+/// limits.
 pub async fn me(axum::extract::State(s): axum::extract::State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let pool = &s.asker.directory_pool;
     let compliance = caller.role.portal() == Portal::ComplianceCompany;
-    let companies = if compliance { names(pool, "SELECT id, name FROM compliance.tenants WHERE id = ANY($1) ORDER BY name", &caller.scope.tenant_ids).await? } else { Vec::new() };
+    // Every assigned company, even when this request is narrowed to one of them.
+    let assigned = &caller.resolved.scope.tenant_ids;
+    let companies = if compliance { names(pool, "SELECT id, name FROM compliance.tenants WHERE id = ANY($1) ORDER BY name", assigned).await? } else { Vec::new() };
     let locations = match &caller.scope.location_ids {
         Some(ids) => Some(names(pool, "SELECT id, name FROM compliance.locations WHERE id = ANY($1) ORDER BY name", ids).await?),
         None => None,
@@ -145,6 +149,7 @@ pub async fn me(axum::extract::State(s): axum::extract::State<AppState>, caller:
         "portal": if compliance { "compliance_company" } else { "service_company" },
         "tenant": { "id": caller.tenant, "name": tenant_name, "slug": caller.user.tenant_slug },
         "assigned_companies": companies,
+        "narrowed_to": caller.narrowed_to,
         "locations": locations,
         "modules": permissions::modules(caller.role).into_iter().map(|m| json!({ "module": m.as_str(), "label": m.label() })).collect::<Vec<_>>(),
         "session": {

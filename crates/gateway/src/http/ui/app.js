@@ -44,6 +44,8 @@
     // The question of the conversation's last data answer, as refined by its follow-ups.
     refined: null,
     busy: false,
+    // The assigned company questions are narrowed to (compliance-company roles), or null.
+    company: null,
     retryAt: 0,
     schema: null,
   };
@@ -112,10 +114,12 @@
     return new ApiFailure({ status: resp.status, code: e.code || `http_${resp.status}`, message: e.message || `${resp.status} ${resp.statusText}`, hint: e.hint || null, retryAfter });
   }
 
-  async function request(path, { method = "GET", body = undefined, accept = "application/json", auth = true } = {}) {
+  async function request(path, { method = "GET", body = undefined, accept = "application/json", auth = true, narrow = true } = {}) {
     const headers = { Accept: accept };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (auth && state.token) headers.Authorization = `Bearer ${state.token}`;
+    // A compliance-company user may narrow their questions to one assigned company.
+    if (auth && narrow && state.company) headers["X-Tenant-ID"] = state.company;
     let resp;
     try {
       resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
@@ -201,7 +205,8 @@
   async function signIn(token) {
     setToken(token);
     try {
-      state.me = await getJson(`${API}/me`);
+      state.company = null;
+      state.me = await getJson(`${API}/me`, { narrow: false });
     } catch (e) {
       setToken(null);
       throw e;
@@ -243,8 +248,18 @@
       h("span", { class: `badge tier-${me.tier}`, title: "What you see of each record", text: tierLabel }),
     ];
     if (me.portal === "compliance_company") {
-      const names = (me.assigned_companies || []).map((c) => c.name);
-      parts.push(h("span", { class: "scope-line" }, `${me.tenant.name} · assigned companies: `, h("strong", { text: names.length ? names.join(", ") : "none" })));
+      const companies = me.assigned_companies || [];
+      if (companies.length > 1) {
+        const select = h(
+          "select",
+          { id: "company", onchange: (e) => chooseCompany(e.target.value, e.target.selectedOptions[0].textContent) },
+          h("option", { value: "", text: `All ${companies.length} assigned companies` }),
+          companies.map((c) => h("option", { value: c.id, selected: state.company === c.id, text: c.name })),
+        );
+        parts.push(h("span", { class: "scope-line" }, `${me.tenant.name} · `, h("label", { for: "company", class: "inline", text: "Asking about" }), " ", select));
+      } else {
+        parts.push(h("span", { class: "scope-line" }, `${me.tenant.name} · assigned companies: `, h("strong", { text: companies.length ? companies.map((c) => c.name).join(", ") : "none" })));
+      }
     } else {
       parts.push(h("span", { class: "scope-line" }, "Company: ", h("strong", { text: me.tenant.name })));
       if (me.locations) parts.push(h("span", { class: "scope-line" }, "Locations: ", h("strong", { text: me.locations.map((l) => l.name).join(", ") || "none" })));
@@ -391,6 +406,14 @@
     const n = state.turnsInConversation;
     $("new-conversation").disabled = !state.conversationId;
     $("conversation-state").textContent = state.conversationId ? `Follow-ups refine your last question (${n} so far in this conversation).` : "";
+  }
+
+  function chooseCompany(id, name) {
+    state.company = id || null;
+    state.conversationId = null;
+    state.refined = null;
+    updateConversationState();
+    $("turns").append(h("li", { class: "meta", text: id ? `Questions now cover ${name} only (a new conversation).` : "Questions now cover all your assigned companies (a new conversation)." }));
   }
 
   function newConversation() {

@@ -374,6 +374,7 @@ describe("DER IQ Chat when things go wrong", () => {
     assert.ok(await page.locator("#sign-in").isVisible(), "back to sign-in");
     await devSignIn(page, "company_admin@gulf-coast-energy.example");
     assert.equal(await page.getByLabel("Your question").inputValue(), kept, "the question survived signing in again");
+    assert.equal(await page.locator("#turns > li.turn").count(), 1, "and so did the conversation so far");
 
     // The rate limit: 4 requests a minute for this user (signing in used one).
     let limited = null;

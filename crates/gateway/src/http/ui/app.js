@@ -46,6 +46,8 @@
     busy: false,
     // The assigned company questions are narrowed to (compliance-company roles), or null.
     company: null,
+    // Who was signed in last, so that signing in again after a timeout keeps the conversation.
+    lastEmail: null,
     retryAt: 0,
     schema: null,
   };
@@ -212,11 +214,15 @@
       throw e;
     }
     clearNotice();
-    state.conversationId = null;
-    state.turnsInConversation = 0;
-    state.refined = null;
+    // The same user signing in again (after a session ended) keeps the conversation.
+    if (state.me.email !== state.lastEmail) {
+      state.conversationId = null;
+      state.turnsInConversation = 0;
+      state.refined = null;
+      $("turns").replaceChildren();
+    }
+    state.lastEmail = state.me.email;
     state.schema = null;
-    $("turns").replaceChildren();
     showChat();
   }
 
@@ -224,7 +230,9 @@
     saveDraft();
     setToken(null);
     state.me = null;
+    state.lastEmail = null;
     state.conversationId = null;
+    state.refined = null;
     $("turns").replaceChildren();
     clearNotice();
     showSignIn();

@@ -606,8 +606,10 @@
         this.body.replaceChildren(h("p", { class: "err", text: `Not answered: ${e.message}.` }));
         sessionEnded(e);
         return;
-      } else if (e.status >= 500 || e.status === 0) {
+      } else if (e.status >= 500) {
         message = `DER IQ could not answer right now: ${e.message}`;
+      } else if (e.status === 0) {
+        this.stepList.hidden = true; // nothing reached the server, or the answer was lost
       }
       this.body.replaceChildren(h("p", { class: "err", role: "alert" }, message, e.hint ? h("span", { class: "meta", text: ` (${e.hint})` }) : null, " Your question is back in the box below."));
     }

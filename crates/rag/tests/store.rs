@@ -218,3 +218,76 @@ async fn filters_and_modes() -> Result<(), Box<dyn std::error::Error>> {
     db.drop_db().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_section_cited_by_a_top_passage_follows_it() -> Result<(), Box<dyn std::error::Error>> {
+    let db = TestDb::new().await;
+    let embedder = HashEmbedder::new(64);
+    let mut sections = load_path(&fixture_corpus())?;
+    let template = sections
+        .iter()
+        .find(|s| s.citation.section == "40.191")
+        .cloned()
+        .unwrap_or_else(|| panic!("fixture 40.191"));
+    let section = |number: &str, title: &str, text: &str| {
+        let mut s = template.clone();
+        s.citation.section = number.into();
+        s.title = title.into();
+        s.source_file = None;
+        s.paragraphs = vec![deriq_rag::Paragraph {
+            path: vec!["a".into()],
+            text: text.into(),
+        }];
+        s
+    };
+    sections.push(section(
+        "40.900",
+        "Marmalade xylophone procedures",
+        "An employer handling marmalade xylophone matters must follow the procedures in § 382.901.",
+    ));
+    let mut cited = section(
+        "382.901",
+        "Quokka waivers",
+        "A quokka waiver lasts two years and names a narwhal.",
+    );
+    cited.part = "382".into();
+    cited.regulation = "49 CFR Part 382".into();
+    sections.push(cited);
+    ingest_sections(&db.pool, &sections, &embedder, &NoProgress, None).await?;
+    let question = "marmalade xylophone procedures for employers";
+    let with = SearchOptions {
+        k: 4,
+        ..SearchOptions::default()
+    };
+    let hits = search_with(&db.pool, &embedder, question, &with).await?;
+    let order: Vec<&str> = hits.iter().map(|h| h.section_citation.as_str()).collect();
+    assert_eq!(order[..2], ["49 CFR 40.900", "49 CFR 382.901"], "{order:?}");
+    assert!((hits[1].score - 0.95 * hits[0].score).abs() < 1e-4);
+
+    // Without following references the cited section, which shares no word with the
+    // question, is not pulled up.
+    let without = SearchOptions {
+        follow_references: false,
+        ..with.clone()
+    };
+    let hits = search_with(&db.pool, &embedder, question, &without).await?;
+    assert_eq!(hits[0].section_citation, "49 CFR 40.900");
+    assert_ne!(
+        hits.get(1).map(|h| h.section_citation.as_str()),
+        Some("49 CFR 382.901")
+    );
+
+    // A part filter that excludes the cited section keeps it out.
+    let filtered = SearchOptions {
+        filters: SearchFilters {
+            parts: vec!["40".into()],
+            regulations: vec![],
+        },
+        ..with
+    };
+    let hits = search_with(&db.pool, &embedder, question, &filtered).await?;
+    assert_eq!(hits[0].section_citation, "49 CFR 40.900");
+    assert!(hits.iter().all(|h| h.part == "40"), "{hits:?}");
+    db.drop_db().await;
+    Ok(())
+}

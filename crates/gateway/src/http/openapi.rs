@@ -12,7 +12,7 @@ fn protected(summary: &str, request: Option<Value>, ok: Value) -> Value {
         "security": [{ "bearer": [] }],
         "parameters": [
             { "name": "X-Tenant-ID", "in": "header", "required": false, "schema": { "type": "string", "format": "uuid" },
-              "description": "Compliance-company roles only: one of the caller's assigned companies." },
+              "description": "Compliance-company roles only: one of the caller's assigned companies; the caller's scope is narrowed to it. Also given by the subdomain `<tenant-slug>.<DERIQ_TENANT_BASE_DOMAIN>`; a header and a subdomain that disagree are a 403." },
             { "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 },
               "description": "POST only: a retry with the same key and body within 24 hours returns the first response." },
             { "name": "X-Request-Id", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 64 } }
@@ -21,12 +21,14 @@ fn protected(summary: &str, request: Option<Value>, ok: Value) -> Value {
             "200": ok,
             "400": error_response("Malformed JSON, invalid UTF-8, bad header"),
             "401": error_response("Missing, expired, mis-signed or mis-addressed token; session timeout"),
-            "403": error_response("Role may not use the module; tenant mismatch"),
+            "403": error_response("Role may not use the module; tenant mismatch or a company not assigned to the caller; MFA required"),
+            "404": error_response("Unknown conversation id (chat); unknown tenant subdomain"),
             "413": error_response("Body over the size limit"),
             "415": error_response("Body is not application/json"),
             "422": error_response("Missing or invalid fields; empty or too long question"),
             "429": error_response("Rate limit; see Retry-After"),
-            "503": error_response("A dependency is down")
+            "503": error_response("A dependency is down"),
+            "504": error_response("A pipeline stage ran out of time; `error.stage` names it (drafter, database, retrieval)")
         }
     });
     if let Some(schema) = request {
@@ -43,10 +45,10 @@ pub fn document() -> Value {
         "info": { "title": "DER IQ", "version": env!("CARGO_PKG_VERSION"),
                   "description": "Plain-English questions over compliance data (scoped by role and tenant) and the regulations, with citations." },
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT (HS256; claims sub, email, role, tenantId, iss, aud, iat, nbf, exp)" } },
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT (HS256 with the shared secret, or RS256/ES256 with a key of the configured JWKS named by `kid`; claims sub, email, role, tenantId, iss, aud, iat, nbf, exp)" } },
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["status", "code", "message"], "properties": {
-                    "status": { "type": "integer" }, "code": { "type": "string" }, "message": { "type": "string" }, "hint": { "type": "string" }, "retry_after_seconds": { "type": "integer" } } } } },
+                    "status": { "type": "integer" }, "code": { "type": "string" }, "message": { "type": "string" }, "hint": { "type": "string" }, "retry_after_seconds": { "type": "integer" }, "stage": { "type": "string" } } } } },
                 "QueryRequest": { "type": "object", "required": ["question"], "additionalProperties": false, "properties": {
                     "question": { "type": "string", "minLength": 1, "maxLength": 2000 },
                     "drafter": { "type": "string", "enum": ["offline", "anthropic", "openai"] },
@@ -78,7 +80,7 @@ pub fn document() -> Value {
                 json!({ "description": "The answer, as `deriq ask --json` prints it", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Answer" } } } })) },
             "/api/der-iq/search": { "post": protected("Search the regulations", Some(json!({ "$ref": "#/components/schemas/SearchRequest" })),
                 json!({ "description": "Passages with citations", "content": { "application/json": { "schema": { "type": "object", "properties": { "results": { "type": "array", "items": { "$ref": "#/components/schemas/Citation" } } } } } } })) },
-            "/api/der-iq/chat": { "post": protected("A conversation turn; `Accept: text/event-stream` streams conversation, status, sql, rows, answer, citations and timings events (error events on failure)", Some(json!({ "$ref": "#/components/schemas/ChatRequest" })),
+            "/api/der-iq/chat": { "post": protected("A conversation turn (follow-ups refine the conversation cumulatively); `Accept: text/event-stream` streams, as the pipeline runs, conversation, status ({step, done: false} at a step's start, {step, ms, done: true} at its end), sql, then after the audit record rows, answer_delta chunks, answer, citations and timings events (an error event on failure)", Some(json!({ "$ref": "#/components/schemas/ChatRequest" })),
                 json!({ "description": "`{conversation_id, answer}`, or an event stream", "content": { "application/json": { "schema": { "type": "object" } }, "text/event-stream": { "schema": { "type": "string" } } } })) },
             "/api/der-iq/schema": { "get": protected("What the caller may ask about", None, json!({ "description": "Modules, tables and visible columns" })) }
         }

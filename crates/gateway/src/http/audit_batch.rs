@@ -19,7 +19,7 @@ use crate::ask::{Asker, AuditFuture, AuditSink};
 use crate::audit::{AuditRecord, AuditUnavailable, Written};
 
 /// The most records in one insert.
-pub const MAX_BATCH: usize = 256;
+pub const MAX_BATCH: usize = 64;
 /// How long a batch insert may take before its records go the single-record way.
 pub const BATCH_TIMEOUT: Duration = Duration::from_secs(3);
 

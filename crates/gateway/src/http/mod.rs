@@ -46,7 +46,7 @@ use rate_limit::RateLimiter;
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 /// Background audit writers (each has one batch insert in flight).
-pub const AUDIT_WRITERS: usize = 2;
+pub const AUDIT_WRITERS: usize = 4;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]

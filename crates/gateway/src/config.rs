@@ -213,6 +213,7 @@ pub fn project_root() -> PathBuf {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
@@ -242,5 +243,16 @@ mod tests {
         let err = resolve("", &[("DERIQ_PRIMARY_PORT", "abc")]).unwrap_err().to_string();
         assert_eq!(err, "DERIQ_PRIMARY_PORT must be a TCP port number, got 'abc'");
         assert!(toml::from_str::<FileConfig>("databse_url = 'x'").is_err(), "unknown keys are rejected");
+    }
+
+    #[test]
+    fn gateway_settings_parse_and_normalise() {
+        let c = resolve("timeout_drafter_ms = 2500\ntenant_base_domain = 'DerIQ.Example.com.'", &[("DERIQ_RESULTS_CACHE_TTL_MS", "0"), ("DERIQ_JWKS", "https://idp.example/jwks.json")]).unwrap();
+        assert_eq!((c.timeout_drafter_ms, c.timeout_database_ms, c.results_cache_ttl_ms), (Some(2500), None, Some(0)));
+        assert_eq!(c.tenant_base_domain.as_deref(), Some("deriq.example.com"));
+        assert_eq!(c.jwks.as_deref(), Some("https://idp.example/jwks.json"));
+        assert!(c.otlp_endpoint.is_none(), "tracing export is off by default");
+        let err = resolve("", &[("DERIQ_TIMEOUT_DATABASE_MS", "soon")]).unwrap_err().to_string();
+        assert_eq!(err, "DERIQ_TIMEOUT_DATABASE_MS must be a number of milliseconds, got 'soon'");
     }
 }

@@ -415,3 +415,88 @@ async fn a_stage_over_its_time_limit_is_a_504_that_names_it() {
     s.stop().await;
     app.cleanup().await;
 }
+
+/// An embedder that never answers in time.
+struct StuckEmbedder;
+
+struct WordCounter;
+
+impl deriq_rag::tokens::TokenCounter for WordCounter {
+    fn count(&self, text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+}
+
+type EmbedFuture<'a, T> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<T, deriq_rag::error::EmbedError>> + Send + 'a>,
+>;
+
+// The trait is declared with `async_trait`; this is its expanded form.
+impl deriq_rag::Embedder for StuckEmbedder {
+    fn model_id(&self) -> &str {
+        "stuck"
+    }
+    fn dimension(&self) -> usize {
+        384
+    }
+    fn token_counter(&self) -> Arc<dyn deriq_rag::tokens::TokenCounter> {
+        Arc::new(WordCounter)
+    }
+    fn max_input_tokens(&self) -> usize {
+        256
+    }
+    fn embed_batch<'a, 'b, 'c>(&'a self, texts: &'b [String]) -> EmbedFuture<'c, Vec<Vec<f32>>>
+    where
+        'a: 'c,
+        'b: 'c,
+        Self: 'c,
+    {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(texts.iter().map(|_| vec![0.0; 384]).collect())
+        })
+    }
+}
+
+#[tokio::test]
+async fn regulatory_retrieval_over_its_time_limit_is_a_504_naming_retrieval() {
+    let app = TestApp::new().await;
+    let options = GatewayOptions {
+        timeouts: StageTimeouts {
+            retrieval: Some(Duration::from_millis(150)),
+            ..GatewayOptions::default().timeouts
+        },
+        ..GatewayOptions::default()
+    };
+    let s = http_support::start(&app, keys(), options, |a| {
+        a.retrieval = Some(deriq_gateway::retrieval::Retrieval {
+            pool: a.directory_pool.clone(),
+            embedder: Arc::new(StuckEmbedder),
+        });
+    })
+    .await;
+    let der = token(&s, &demo_email(Role::Der)).await;
+    let started = std::time::Instant::now();
+    let (st, _, v) = ask(
+        &s,
+        &der,
+        "How soon after an accident must the alcohol test happen according to Part 382?",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v), v["error"]["stage"].as_str()),
+        (
+            StatusCode::GATEWAY_TIMEOUT,
+            "stage_timeout",
+            Some("retrieval")
+        ),
+        "{v}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered at the limit, not when the embedder gave up"
+    );
+    s.stop().await;
+    app.cleanup().await;
+}

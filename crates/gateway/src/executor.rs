@@ -195,7 +195,9 @@ impl Executor {
             .fetch_all(&mut *tx)
             .await
             .map_err(db_error(self.limits.statement_timeout_ms))?;
-        let _ = tx.rollback().await;
+        // Dropping the transaction queues its ROLLBACK on the connection, ahead of anything the
+        // connection runs next, so the answer does not wait for it (the scope is local to it).
+        drop(tx);
         let columns: Vec<ResultColumn> = match rows.first() {
             Some(r) => r.columns().iter().map(|c| ResultColumn { name: c.name().to_string(), pg_type: c.type_info().name().to_lowercase() }).collect(),
             None => Vec::new(),

@@ -368,6 +368,8 @@ async fn role_switching_commit_and_catalogue_tricks_cannot_escape() {
     drop(conn);
     // COMMIT ends the scoped transaction, and with it the scope.
     let mut tx = deriq_gateway::db::scoped::begin(&pool, &app.endpoints.scope_key, Tier::Full, &scope, 5000).await.unwrap();
+    let read_only: String = sqlx::query_scalar("SHOW transaction_read_only").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(read_only, "on", "the scoped transaction must be read-only");
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM employees").fetch_one(&mut *tx).await.unwrap();
     assert!(before > 0);
     sqlx::query("COMMIT").execute(&mut *tx).await.unwrap();

@@ -127,8 +127,12 @@ pub async fn begin(pool: &PgPool, key: &ScopeKey, tier: Tier, scope: &Scope, sta
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let signed = scope.sign(key, QueryLogin::for_scope(tier, scope).role(), now + SCOPE_TTL_SECONDS);
     let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
-    sqlx::query("SELECT set_config('deriq.scope', $1, true), set_config('statement_timeout', $2, true), set_config('search_path', 'compliance', true)")
+    // One round trip: read-only (the same as SET TRANSACTION READ ONLY, which is allowed at any
+    // point of a transaction), the scope, the timeout and the search path, all transaction-local.
+    sqlx::query(
+        "SELECT set_config('transaction_read_only', 'on', true), set_config('deriq.scope', $1, true), \
+         set_config('statement_timeout', $2, true), set_config('search_path', 'compliance', true)",
+    )
         .bind(signed.0)
         .bind(format!("{statement_timeout_ms}ms"))
         .execute(&mut *tx)

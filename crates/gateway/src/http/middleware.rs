@@ -30,7 +30,22 @@ pub struct PipelineTime {
     pub results_cached: bool,
 }
 
-const ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json", "/api/der-iq/query", "/api/der-iq/search", "/api/der-iq/schema", "/api/der-iq/chat"];
+const ROUTES: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/api/der-iq/query",
+    "/api/der-iq/search",
+    "/api/der-iq/schema",
+    "/api/der-iq/chat",
+    "/api/der-iq/me",
+    "/api/der-iq/dev/users",
+    "/api/der-iq/dev/token",
+    "/",
+    "/app.js",
+    "/app.css",
+];
 
 fn request_id(req: &Request) -> String {
     req.headers()

@@ -194,3 +194,27 @@ async fn events_are_sent_as_the_pipeline_runs_not_after_it() {
     s.stop().await;
     app.cleanup().await;
 }
+
+/// Shutting down stops the listener but finishes a request already in the pipeline: the drafter
+/// pauses, so the request is certainly in flight when the shutdown starts.
+#[tokio::test]
+async fn graceful_shutdown_finishes_requests_in_flight() {
+    use std::time::Duration;
+    let app = TestApp::new().await;
+    let keys = deriq_gateway::http::auth::TokenKeys::hs256(common::TEST_JWT_SECRET, "deriq", "der-iq");
+    let pause = Duration::from_millis(600);
+    let s = http_support::start(&app, keys.clone(), deriq_gateway::http::GatewayOptions::default(), |a| {
+        a.drafters.insert(deriq_gateway::drafter::DrafterKind::Openai, std::sync::Arc::new(http_support::SlowDrafter(pause)));
+    })
+    .await;
+    let user = deriq_gateway::directory::find_user(&s.asker.directory_pool, &common::demo_email(Role::CompanyAdmin)).await.unwrap();
+    let token = keys.mint(&deriq_gateway::http::auth::Claims::for_user(&user, "deriq", "der-iq", chrono::Utc::now().timestamp(), 3600)).unwrap();
+    let request = s.client.post(s.url("/api/der-iq/query")).bearer_auth(&token).json(&json!({ "question": "How many employees do we have?", "drafter": "openai" }));
+    let in_flight = tokio::spawn(async move { request.send().await.map(|r| r.status()) });
+    tokio::time::sleep(pause / 3).await;
+    let health = s.url("/healthz");
+    s.stop().await;
+    assert_eq!(in_flight.await.unwrap().unwrap(), StatusCode::OK, "the request in flight was answered");
+    assert!(reqwest::get(health).await.is_err(), "the listener is closed");
+    app.cleanup().await;
+}

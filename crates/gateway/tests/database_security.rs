@@ -295,7 +295,22 @@ async fn location_and_company_scopes_follow_assignments() {
 #[tokio::test]
 async fn the_deidentified_role_cannot_read_pii_in_any_way() {
     let app = TestApp::new().await;
-    let (_, scope) = app.user_scope(Role::Auditor, "sentinel-compliance").await;
+    let (_, tenant_wide) = app.user_scope(Role::Auditor, "sentinel-compliance").await;
+    // The same checks on the limited de-identified login (a scope narrowed to locations).
+    let locations: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM compliance.locations WHERE tenant_id = ANY($1)")
+        .bind(&tenant_wide.tenant_ids)
+        .fetch_all(&app.admin)
+        .await
+        .unwrap();
+    let narrowed = Scope { location_ids: Some(locations), ..tenant_wide.clone() };
+    for scope in [tenant_wide, narrowed] {
+        deidentified_scope_cannot_read_pii(&app, &scope).await;
+    }
+    app.cleanup().await;
+}
+
+async fn deidentified_scope_cannot_read_pii(app: &TestApp, scope: &Scope) {
+    let scope = scope.clone();
     let model = SemanticModel::get();
     let mut checked = 0;
     for table in &model.tables {
@@ -323,16 +338,16 @@ async fn the_deidentified_role_cannot_read_pii_in_any_way() {
     }
     // Non-PII columns work, so the denials above are about PII.
     assert!(app.scoped_count(Tier::Deidentified, &scope, "SELECT count(job_title) FROM employees").await.unwrap() > 0);
-    app.cleanup().await;
 }
 
 #[tokio::test]
 async fn pii_classes_of_the_semantic_model_match_the_column_grants_and_columns() {
     let app = TestApp::new().await;
     for table in &SemanticModel::get().tables {
-        let cols: Vec<(String, String, bool)> = sqlx::query_as(
+        let cols: Vec<(String, String, bool, bool)> = sqlx::query_as(
             "SELECT column_name::text, format_type(a.atttypid, a.atttypmod), \
-                    has_column_privilege('deriq_query_deid', format('compliance.%I', $1), column_name, 'SELECT') \
+                    has_column_privilege('deriq_query_deid', format('compliance.%I', $1), column_name, 'SELECT'), \
+                    has_column_privilege('deriq_query_deid_limited', format('compliance.%I', $1), column_name, 'SELECT') \
              FROM information_schema.columns c JOIN pg_attribute a ON a.attrelid = format('compliance.%I', $1)::regclass AND a.attname = c.column_name \
              WHERE table_schema = 'compliance' AND table_name = $1 ORDER BY ordinal_position",
         )
@@ -343,9 +358,10 @@ async fn pii_classes_of_the_semantic_model_match_the_column_grants_and_columns()
         let db_names: Vec<&str> = cols.iter().map(|c| c.0.as_str()).collect();
         let model_names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(db_names, model_names, "columns of {} differ between the migrations and the semantic model", table.name);
-        for (name, _ty, granted) in &cols {
+        for (name, _ty, granted, granted_limited) in &cols {
             let col = table.column(name).unwrap();
             assert_eq!(*granted, !col.is_sensitive(), "{}.{}: de-identified grant disagrees with pii class", table.name, name);
+            assert_eq!(*granted_limited, !col.is_sensitive(), "{}.{}: the limited de-identified login's grant disagrees with pii class", table.name, name);
         }
     }
     app.cleanup().await;

@@ -4,7 +4,7 @@
 //!
 //! Four query logins: one per tier (full, de-identified), each in an unlimited form for scopes
 //! of whole tenants and a `_limited` form for scopes narrowed to locations or to one employee.
-//! Their row-level security policies differ (migrations/0106): the unlimited logins check the
+//! Their row-level security policies differ (migrations/0104): the unlimited logins check the
 //! tenant only, so a tenant-wide query pays no per-row cost. The database rejects a scope
 //! signed for another login, and a narrowed scope on an unlimited login sees nothing.
 

@@ -235,6 +235,24 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// Serves `state` on an ephemeral loopback port: the base URL, the sender that starts a graceful
+/// shutdown, and the server's task.
+pub async fn listen(
+    state: deriq_gateway::http::AppState,
+) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        deriq_gateway::http::serve(listener, state, async move {
+            let _ = rx.await;
+        })
+        .await
+        .expect("serve");
+    });
+    (base, tx, task)
+}
+
 /// The HS256 secret of test servers.
 pub const TEST_JWT_SECRET: &[u8] = b"test-secret-of-the-http-suite-0123456789";
 
@@ -281,7 +299,7 @@ impl TestApp {
 
     /// Starts the HTTP server with `settings`.
     pub async fn serve_with(&self, settings: deriq_gateway::http::HttpSettings) -> TestServer {
-        use deriq_gateway::http::{self, HttpState, auth::TokenKeys};
+        use deriq_gateway::http::{HttpState, auth::TokenKeys};
         let asker = std::sync::Arc::new(self.asker().await);
         let keys = TokenKeys::hs256(TEST_JWT_SECRET, "deriq", "der-iq");
         let probe = db::pool("primary", self.login("deriq_query_full"), 1)
@@ -294,19 +312,7 @@ impl TestApp {
             settings,
         )
         .expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let st = state.clone();
-        let task = tokio::spawn(async move {
-            http::serve(listener, st, async move {
-                let _ = rx.await;
-            })
-            .await
-            .expect("serve");
-        });
+        let (base, tx, task) = listen(state.clone()).await;
         TestServer {
             base,
             client: reqwest::Client::new(),

@@ -71,17 +71,7 @@ pub async fn start_with(
     let asker = Arc::new(asker);
     let state =
         HttpState::with_options(asker.clone(), keys, Vec::new(), settings, options).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let st = state.clone();
-    let task = tokio::spawn(async move {
-        http::serve(listener, st, async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
+    let (base, tx, task) = super::common::listen(state.clone()).await;
     Server {
         base,
         client: reqwest::Client::new(),

@@ -84,6 +84,11 @@ impl Cluster {
                 run_checked(Command::new("useradd").args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user]))?;
             }
             run_checked(Command::new("chown").arg(format!("{user}:")).arg(&pg_dir))?;
+            // The server user must be able to pass through every folder above its binaries and
+            // data (a clone under `mktemp -d` sits in a 0700 folder of root's).
+            for dir in [&self.bin_dir, &pg_dir] {
+                open_path_for_others(dir)?;
+            }
         }
         set_mode(&pg_dir, 0o700)?;
         Ok(())
@@ -262,6 +267,21 @@ fn is_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
+}
+
+/// Adds the search (execute) bit for others to every folder above `path` that lacks it, saying
+/// so on standard error. Only passing through is allowed: nothing becomes readable or writable.
+fn open_path_for_others(path: &Path) -> Result<(), EmbeddedError> {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in path.ancestors().skip(1).filter(|d| !d.as_os_str().is_empty()) {
+        let Ok(meta) = std::fs::metadata(dir) else { continue };
+        let mode = meta.permissions().mode() & 0o7777;
+        if meta.is_dir() && mode & 0o001 == 0 {
+            eprintln!("· letting {OS_USER} pass through {} (chmod o+x)", dir.display());
+            set_mode(dir, mode | 0o001)?;
+        }
+    }
+    Ok(())
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<(), EmbeddedError> {

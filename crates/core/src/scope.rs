@@ -100,11 +100,13 @@ impl Scope {
         Scope { tenant_ids: Vec::new(), location_ids: Some(Vec::new()), employee_id: None }
     }
 
-    /// Whether the scope is narrower than whole tenants (a location list or one employee).
-    /// Such scopes run as the `*_limited` database logins, whose row-level security policies
-    /// check locations and employees; the unlimited logins check tenants only.
+    /// Whether the scope is anything other than one whole tenant: several tenants (a compliance
+    /// company's assigned companies), a location list, or one employee. Such scopes run as the
+    /// `*_limited` database logins, whose row-level security policies check the tenant list,
+    /// locations and employee; the unlimited logins serve one whole tenant and check only that
+    /// tenant, as one scalar index condition (migrations/0105).
     pub fn is_limited(&self) -> bool {
-        self.location_ids.is_some() || self.employee_id.is_some()
+        self.tenant_ids.len() != 1 || self.location_ids.is_some() || self.employee_id.is_some()
     }
 
     /// Signs the scope for one database login role, valid until `expires_unix`.
@@ -142,6 +144,18 @@ mod tests {
         assert_eq!(hex::encode(outer), sig);
         let json = String::from_utf8(hex::decode(payload).unwrap()).unwrap();
         assert!(json.contains("\"l\":null") && json.contains("\"r\":\"deriq_query_full\""), "{json}");
+    }
+
+    #[test]
+    fn only_one_whole_tenant_runs_on_an_unlimited_login() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let whole = |t: Vec<Uuid>| Scope { tenant_ids: t, location_ids: None, employee_id: None };
+        assert!(!whole(vec![a]).is_limited());
+        assert!(whole(vec![a, b]).is_limited(), "a compliance company's companies");
+        assert!(whole(vec![]).is_limited());
+        assert!(Scope { location_ids: Some(vec![b]), ..whole(vec![a]) }.is_limited());
+        assert!(Scope { employee_id: Some(b), ..whole(vec![a]) }.is_limited());
+        assert!(Scope::nothing().is_limited());
     }
 
     #[test]

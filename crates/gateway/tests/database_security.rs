@@ -137,8 +137,9 @@ async fn a_tenant_scope_never_returns_another_tenants_rows_on_any_table() {
     app.cleanup().await;
 }
 
-/// A narrowed scope (a location list or an own record) signed for an unlimited login, whose
-/// policies check tenants only, sees nothing: the database refuses it rather than widen it.
+/// A scope other than one whole tenant (a location list, an own record, several tenants) signed
+/// for an unlimited login, whose policies check one tenant only, sees nothing: the database
+/// refuses it rather than widen it.
 #[tokio::test]
 async fn a_narrowed_scope_on_an_unlimited_login_sees_nothing() {
     let app = TestApp::new().await.with_role(Role::SiteSupervisor);
@@ -150,9 +151,16 @@ async fn a_narrowed_scope_on_an_unlimited_login_sees_nothing() {
         .await
         .unwrap();
     let own = Scope { tenant_ids: narrowed.tenant_ids.clone(), location_ids: None, employee_id: Some(employee) };
+    let other: uuid::Uuid = sqlx::query_scalar("SELECT id FROM compliance.tenants WHERE id <> $1 ORDER BY slug LIMIT 1")
+        .bind(narrowed.tenant_ids[0])
+        .fetch_one(&app.admin)
+        .await
+        .unwrap();
+    let two_tenants = Scope { tenant_ids: vec![narrowed.tenant_ids[0], other], location_ids: None, employee_id: None };
+    assert!(own.is_limited() && two_tenants.is_limited());
     for (tier, role) in [(Tier::Full, "deriq_query_full"), (Tier::Deidentified, "deriq_query_deid")] {
         let pool = app.query_pool(tier).await;
-        for scope in [&narrowed, &own] {
+        for scope in [&narrowed, &own, &two_tenants] {
             let mut tx = pool.begin().await.unwrap();
             sqlx::query("SELECT set_config('deriq.scope', $1, true)")
                 .bind(scope.sign(&app.endpoints.scope_key, role, 9_999_999_999).0)
@@ -170,6 +178,7 @@ async fn a_narrowed_scope_on_an_unlimited_login_sees_nothing() {
     // The same scopes on their own logins do see rows.
     assert!(app.scoped_count(Tier::Full, &narrowed, "SELECT count(*) FROM employees").await.unwrap() > 0);
     assert_eq!(app.scoped_count(Tier::Full, &own, "SELECT count(*) FROM employees").await.unwrap(), 1);
+    assert!(app.scoped_count(Tier::Full, &two_tenants, "SELECT count(*) FROM employees").await.unwrap() > 0);
     app.cleanup().await;
 }
 

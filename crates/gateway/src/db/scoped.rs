@@ -2,11 +2,12 @@
 //! gateway runs drafted SQL (after the guard). READ ONLY, bounded by timeouts, and the
 //! scope is set with `set_config(..., true)`, so it ends with the transaction.
 //!
-//! Four query logins: one per tier (full, de-identified), each in an unlimited form for scopes
-//! of whole tenants and a `_limited` form for scopes narrowed to locations or to one employee.
-//! Their row-level security policies differ (migrations/0104): the unlimited logins check the
-//! tenant only, so a tenant-wide query pays no per-row cost. The database rejects a scope
-//! signed for another login, and a narrowed scope on an unlimited login sees nothing.
+//! Four query logins: one per tier (full, de-identified), each in an unlimited form for a scope
+//! of one whole tenant and a `_limited` form for every other scope (several tenants, a location
+//! list, one employee). Their row-level security policies differ (migrations/0104, 0105): the
+//! unlimited logins check one tenant as a scalar, so a tenant-wide query pays no per-row cost
+//! and is planned like an explicit tenant predicate. The database rejects a scope signed for
+//! another login, and any other scope on an unlimited login sees nothing.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,7 +20,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct QueryLogin {
     pub tier: Tier,
-    /// For scopes narrowed to locations or one employee.
+    /// For every scope but one whole tenant (`Scope::is_limited`).
     pub limited: bool,
 }
 
@@ -57,9 +58,9 @@ impl QueryLogin {
     }
 
     /// The login's password. A limited login's password is derived from its tier's unlimited
-    /// one (SHA-256 of it and the role name): the limited login sees a subset of what the
-    /// unlimited one sees, so whoever holds one password gains nothing from the other, and no
-    /// further secret has to be configured.
+    /// one (SHA-256 of it and the role name): both logins have the same grants and see only what
+    /// a scope signed for them allows, so whoever holds one password gains nothing from the
+    /// other, and no further secret has to be configured.
     pub fn password(self, full_password: &str, deid_password: &str) -> String {
         let base = match self.tier {
             Tier::Full => full_password,
@@ -76,7 +77,7 @@ impl QueryLogin {
     }
 }
 
-/// The database login role of a tier's unlimited login (scopes of whole tenants).
+/// The database login role of a tier's unlimited login (a scope of one whole tenant).
 pub fn query_role(tier: Tier) -> &'static str {
     QueryLogin { tier, limited: false }.role()
 }

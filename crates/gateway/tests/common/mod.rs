@@ -88,7 +88,7 @@ impl TestApp {
         self.endpoints.admin_on(&self.name).username(user).password(&password)
     }
 
-    /// A pool of the tier's unlimited query login (scopes of whole tenants).
+    /// A pool of the tier's unlimited query login (a scope of one whole tenant).
     pub async fn query_pool(&self, tier: Tier) -> PgPool {
         db::pool("primary", self.login(scoped::query_role(tier)), 2).await.expect("query pool")
     }

@@ -268,6 +268,25 @@ pub enum AnswerKind {
     NotUnderstood,
 }
 
+/// The offline answer to a regulatory question: the best passage, quoted with its citation,
+/// and the companion passages of its section that follow it in `citations` (see
+/// `Retrieval::search`), so that a rule split over two paragraphs is quoted whole.
+fn regulatory_answer(citations: &[Citation]) -> String {
+    let section = |c: &Citation| deriq_rag::Citation::parse(&c.citation).map(|p| p.section_citation());
+    let Some(first) = citations.first() else {
+        return String::new();
+    };
+    let mut answer = format!("From {}: {}", first.citation, first.text);
+    let first_section = section(first);
+    for c in citations.iter().skip(1) {
+        if first_section.is_none() || section(c) != first_section {
+            break;
+        }
+        answer.push_str(&format!("\n\nAlso {}: {}", c.citation, c.text));
+    }
+    answer
+}
+
 /// A regulatory citation of an answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct Citation {
@@ -530,7 +549,7 @@ impl Asker {
                 k => k,
             };
             if answer.kind == AnswerKind::Regulatory {
-                answer.answer = format!("From {}: {}", citations[0].citation, citations[0].text);
+                answer.answer = regulatory_answer(&citations);
             }
             answer.citations = citations;
         }
@@ -865,6 +884,21 @@ fn display(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_regulatory_answer_quotes_the_first_sections_companions_only() {
+        let c = |citation: &str, text: &str| Citation { citation: citation.into(), title: "t".into(), text: text.into(), score: 0.5 };
+        let citations = [
+            c("49 CFR 382.303(a)", "test for alcohol"),
+            c("49 CFR 382.303(d)", "within two hours"),
+            c("49 CFR 382.209", "no alcohol for eight hours"),
+            c("49 CFR 382.303(b)", "not reached: another result came first"),
+        ];
+        let a = regulatory_answer(&citations);
+        assert_eq!(a, "From 49 CFR 382.303(a): test for alcohol\n\nAlso 49 CFR 382.303(d): within two hours");
+        assert_eq!(regulatory_answer(&citations[2..3]), "From 49 CFR 382.209: no alcohol for eight hours");
+        assert_eq!(regulatory_answer(&[]), "");
+    }
 
     #[test]
     fn questions_are_classified_by_their_cues() {

@@ -15,14 +15,19 @@ pub struct Retrieval {
 }
 
 impl Retrieval {
-    /// The top `k` passages for a question that score at least the "not covered"
-    /// threshold; empty when the corpus does not cover the question.
+    /// The passages of the top `k` sections for a question that score at least the "not
+    /// covered" threshold; empty when the corpus does not cover the question. Each section's
+    /// best passage comes first, followed by its companion passages (up to
+    /// `deriq_rag::store::MAX_COMPANIONS` more paragraphs of the same section that score
+    /// nearly as well), so an answer can quote the controlling paragraph as well.
     pub async fn search(&self, question: &str, k: usize) -> Result<Vec<Citation>, String> {
         let hits = search(&self.pool, self.embedder.as_ref(), question, k, &SearchFilters::default()).await.map_err(|e| e.to_string())?;
-        Ok(hits
-            .into_iter()
-            .filter(|h| h.cited || h.score >= NOT_COVERED_BELOW)
-            .map(|h| Citation { citation: h.citation, title: h.title, text: h.text, score: h.score })
-            .collect())
+        let mut out = Vec::new();
+        for h in hits.into_iter().filter(|h| h.cited || h.score >= NOT_COVERED_BELOW) {
+            let companions = h.companions;
+            out.push(Citation { citation: h.citation, title: h.title.clone(), text: h.text, score: h.score });
+            out.extend(companions.into_iter().map(|c| Citation { citation: c.citation, title: h.title.clone(), text: c.text, score: c.score }));
+        }
+        Ok(out)
     }
 }

@@ -291,3 +291,76 @@ async fn a_section_cited_by_a_top_passage_follows_it() -> Result<(), Box<dyn std
     db.drop_db().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_result_brings_the_passages_of_its_section_that_score_nearly_as_well()
+-> Result<(), Box<dyn std::error::Error>> {
+    let db = TestDb::new().await;
+    let embedder = HashEmbedder::new(64);
+    let mut sections = load_path(&fixture_corpus())?;
+    let mut section = sections
+        .iter()
+        .find(|s| s.citation.section == "40.191")
+        .cloned()
+        .unwrap_or_else(|| panic!("fixture 40.191"));
+    section.citation.section = "40.901".into();
+    section.title = "Quokka waivers".into();
+    section.source_file = None;
+    let paragraph = |label: &str, text: &str| deriq_rag::Paragraph {
+        path: vec![label.into()],
+        text: text.into(),
+    };
+    section.paragraphs = vec![
+        paragraph(
+            "a",
+            "(a) A quokka waiver names the narwhal marmalade keeper.",
+        ),
+        paragraph(
+            "b",
+            "(b) A quokka waiver lasts two years for the narwhal marmalade keeper.",
+        ),
+        paragraph(
+            "c",
+            "(c) Records of xylophone tuning are kept in the office.",
+        ),
+    ];
+    sections.push(section);
+    ingest_sections(&db.pool, &sections, &embedder, &NoProgress, None).await?;
+    let question = "quokka waiver for a narwhal marmalade keeper";
+    let hits = search_with(&db.pool, &embedder, question, &SearchOptions::default()).await?;
+    let first = &hits[0];
+    assert_eq!(first.section_citation, "49 CFR 40.901", "{hits:?}");
+    let mut shown: Vec<&str> = std::iter::once(first.citation.as_str())
+        .chain(first.companions.iter().map(|c| c.citation.as_str()))
+        .collect();
+    shown.sort_unstable();
+    assert_eq!(
+        shown,
+        ["49 CFR 40.901(a)", "49 CFR 40.901(b)"],
+        "(c) shares no word: {first:?}"
+    );
+    assert!(
+        first.companions.iter().all(|c| c.score <= first.score
+            && c.score >= first.score - deriq_rag::store::COMPANION_MARGIN)
+    );
+    assert!(
+        hits.iter()
+            .skip(1)
+            .all(|h| h.section_citation != "49 CFR 40.901"),
+        "still one result per section"
+    );
+    let json = deriq_rag::store::results_json(&hits);
+    assert_eq!(
+        json["results"][0]["companions"][0]["citation"],
+        first.companions[0].citation.as_str()
+    );
+
+    let without = SearchOptions {
+        companions: false,
+        ..SearchOptions::default()
+    };
+    let hits = search_with(&db.pool, &embedder, question, &without).await?;
+    assert!(hits.iter().all(|h| h.companions.is_empty()));
+    db.drop_db().await;
+    Ok(())
+}

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use clap::Args;
 use deriq_gateway::config::{Config, project_root};
 use deriq_gateway::db::{self, Endpoints};
-use deriq_rag::store::{BarProgress, SearchFilters, search};
+use deriq_rag::store::{BarProgress, SearchFilters, results_json, search};
 use deriq_rag::{CachedEmbedder, Embedder, LocalEmbedder};
-use serde_json::json;
 
 #[derive(Args)]
 pub struct IngestArgs {
@@ -70,13 +69,15 @@ pub async fn search_cmd(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let filters = SearchFilters { parts: args.part, ..SearchFilters::default() };
     let hits = search(&pool, embedder.as_ref(), &args.question, args.k, &filters).await?;
     if args.json {
-        let results: Vec<_> = hits.iter().map(|h| json!({"citation": h.citation, "title": h.title, "text": h.text, "score": h.score})).collect();
-        println!("{}", serde_json::to_string_pretty(&json!({ "results": results }))?);
+        println!("{}", serde_json::to_string_pretty(&results_json(&hits))?);
     } else if hits.is_empty() {
         println!("No passage matches; the corpus may not cover this question.");
     } else {
         for h in &hits {
             println!("[{:.3}] {} — {}\n{}\n", h.score, h.citation, h.title, h.text);
+            for c in &h.companions {
+                println!("    also [{:.3}] {}\n    {}\n", c.score, c.citation, c.text.replace('\n', "\n    "));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

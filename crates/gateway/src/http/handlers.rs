@@ -257,7 +257,8 @@ mod tests {
 pub struct SearchBody {
     /// What to look for in the regulations.
     pub query: String,
-    /// How many passages (1 to 20, default 5).
+    /// How many sections (1 to 20, default 5); each comes with its best passage and up to two
+    /// more passages of the same section that score nearly as well.
     #[serde(default)]
     pub k: Option<usize>,
 }

@@ -11,13 +11,22 @@ pub struct RankedHit {
     pub citation: Citation,
     /// Whether its text holds the whole subtree under the citation.
     pub covers_subtree: bool,
+    /// The result's companion passages (other passages of its section, shown with it):
+    /// citation, and whether the passage holds that citation's whole subtree.
+    pub companions: Vec<(Citation, bool)>,
 }
 
 impl RankedHit {
-    /// Whether this passage answers a judgment at `target` (it lies inside `target`, or holds
-    /// `target` whole).
+    /// Whether this result answers a judgment at `target`: its passage, or one of its
+    /// companion passages, lies inside `target` or holds `target` whole.
     pub fn answers(&self, target: &Citation) -> bool {
-        self.citation.is_within(target) || (self.covers_subtree && target.is_within(&self.citation))
+        let passage_answers =
+            |c: &Citation, covers: bool| c.is_within(target) || (covers && target.is_within(c));
+        passage_answers(&self.citation, self.covers_subtree)
+            || self
+                .companions
+                .iter()
+                .any(|(c, covers)| passage_answers(c, *covers))
     }
 }
 
@@ -95,6 +104,7 @@ pub fn score_query_sections(hits: &[RankedHit], qrels: &[(Citation, u8)]) -> Que
             sections.push(RankedHit {
                 citation: s,
                 covers_subtree: true,
+                companions: Vec::new(),
             });
         }
     }
@@ -146,7 +156,24 @@ mod tests {
         RankedHit {
             citation: c(s),
             covers_subtree: covers,
+            companions: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_companion_passage_answers_at_its_results_rank() {
+        let qrels = vec![(c("49 CFR 382.303(d)(1)"), 2), (c("49 CFR 382.303(a)"), 1)];
+        let mut first = hit("49 CFR 382.303(a)", true);
+        let second = hit("49 CFR 40.25(a)", true);
+        let alone = score_query(&[first.clone(), second.clone()], &qrels);
+        assert_eq!(alone.recall_at_5, 0.5);
+        first.companions = vec![(c("49 CFR 382.303(d)"), true)];
+        let with = score_query(&[first.clone(), second.clone()], &qrels);
+        assert_eq!(with.recall_at_5, 1.0, "(d) held whole answers (d)(1)");
+        assert_eq!(with.reciprocal_rank, 1.0);
+        // A companion that is only a lead-in of (d) does not answer (d)(1).
+        first.companions = vec![(c("49 CFR 382.303(d)"), false)];
+        assert_eq!(score_query(&[first, second], &qrels).recall_at_5, 0.5);
     }
 
     #[test]

@@ -41,6 +41,14 @@ pub fn default_configs() -> Vec<EvalConfig> {
             not_covered_below: crate::store::NOT_COVERED_BELOW,
         },
         EvalConfig {
+            name: "hybrid_no_companions".into(),
+            options: SearchOptions {
+                companions: false,
+                ..base.clone()
+            },
+            not_covered_below: crate::store::NOT_COVERED_BELOW,
+        },
+        EvalConfig {
             name: "hybrid_no_references".into(),
             options: SearchOptions {
                 follow_references: false,
@@ -303,6 +311,11 @@ async fn run_config(
                 Citation::parse(&h.citation).map(|citation| RankedHit {
                     citation,
                     covers_subtree: h.covers_subtree,
+                    companions: h
+                        .companions
+                        .iter()
+                        .filter_map(|c| Some((Citation::parse(&c.citation)?, c.covers_subtree)))
+                        .collect(),
                 })
             })
             .collect();

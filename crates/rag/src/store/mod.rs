@@ -1,5 +1,6 @@
 //! The pgvector store on the primary: schema, incremental ingest, and hybrid search.
 
+mod companions;
 mod fusion;
 mod ingest;
 mod progress;
@@ -7,6 +8,7 @@ mod references;
 mod schema;
 mod search;
 
+pub use companions::{COMPANION_MARGIN, CompanionPassage, MAX_COMPANIONS, companions};
 pub use fusion::{Fusion, fuse};
 pub use ingest::{IngestReport, ingest, ingest_sections, refresh_lexeme_stats};
 pub use progress::{BarProgress, IngestProgress, NoProgress};

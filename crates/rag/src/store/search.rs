@@ -7,6 +7,7 @@ use pgvector::Vector;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Postgres, Transaction};
 
+use super::companions::{COMPANION_MARGIN, CompanionPassage, MAX_COMPANIONS, companions};
 use super::fusion::{Fusion, fuse, merge};
 use super::references::follow_references;
 use crate::citation::{Citation, CitationRef, find_citations};
@@ -78,6 +79,10 @@ pub struct SearchOptions {
     /// just below the passage citing them ([`super::references`]).
     #[serde(default = "collapse_by_default")]
     pub follow_references: bool,
+    /// With `collapse_sections`: each result also carries the other passages of its section
+    /// that score nearly as well ([`super::companions`]).
+    #[serde(default = "collapse_by_default")]
+    pub companions: bool,
 }
 
 fn collapse_by_default() -> bool {
@@ -120,6 +125,7 @@ impl Default for SearchOptions {
             expand_query: true,
             collapse_sections: true,
             follow_references: true,
+            companions: true,
         }
     }
 }
@@ -151,19 +157,34 @@ pub struct SearchHit {
     pub cited: bool,
     /// True when `text` holds the whole paragraph subtree under `citation`.
     pub covers_subtree: bool,
+    /// Other passages of the same section that score nearly as well (with
+    /// `collapse_sections`; see [`super::companions`]), best first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub companions: Vec<CompanionPassage>,
 }
 
-/// The `deriq search --json` shape: `{"results": [{"citation", "title", "text", "score"}]}`.
+/// The `deriq search --json` shape: `{"results": [{"citation", "title", "text", "score"}]}`,
+/// with `"companions": [{"citation", "text", "score"}]` on a result that has any.
 pub fn results_json(hits: &[SearchHit]) -> serde_json::Value {
     serde_json::json!({
         "results": hits
             .iter()
-            .map(|h| serde_json::json!({
-                "citation": h.citation,
-                "title": h.title,
-                "text": h.text,
-                "score": h.score,
-            }))
+            .map(|h| {
+                let mut r = serde_json::json!({
+                    "citation": h.citation,
+                    "title": h.title,
+                    "text": h.text,
+                    "score": h.score,
+                });
+                if !h.companions.is_empty() {
+                    r["companions"] = serde_json::json!(h
+                        .companions
+                        .iter()
+                        .map(|c| serde_json::json!({"citation": c.citation, "text": c.text, "score": c.score}))
+                        .collect::<Vec<_>>());
+                }
+                r
+            })
             .collect::<Vec<_>>()
     })
 }
@@ -264,7 +285,7 @@ pub async fn search_with(
             .iter()
             .map(|h| h.citation.clone() + "#" + &h.text)
             .collect();
-        let ranked = if options.collapse_sections {
+        let (ranked, companion_ids) = if options.collapse_sections {
             let taken: HashSet<String> = hits.iter().map(|h| h.section_citation.clone()).collect();
             let section_of = chunk_sections(&mut tx, &ranked).await?;
             let mut entries = first_per_group(
@@ -286,15 +307,30 @@ pub async fn search_with(
                 .await?;
             }
             entries.truncate(options.k + hits.len());
-            entries
+            let companion_ids: HashMap<i64, Vec<(i64, f32)>> = entries
+                .iter()
+                .map(|(id, _)| {
+                    let max = if options.companions {
+                        MAX_COMPANIONS
+                    } else {
+                        0
+                    };
+                    (
+                        *id,
+                        companions(&ranked, &section_of, *id, max, COMPANION_MARGIN),
+                    )
+                })
+                .collect();
+            (entries, companion_ids)
         } else {
-            ranked
+            (ranked, HashMap::new())
         };
-        let ids: Vec<i64> = ranked
+        let mut ids: Vec<i64> = ranked
             .iter()
             .map(|r| r.0)
             .take(options.k + hits.len())
             .collect();
+        ids.extend(companion_ids.values().flatten().map(|c| c.0));
         let details = chunk_details(&mut tx, &ids, qvec.as_ref()).await?;
         for (id, score) in ranked.iter().take(options.k + hits.len()) {
             let Some(mut hit) = details.iter().find(|d| d.0 == *id).map(|d| d.1.clone()) else {
@@ -306,6 +342,20 @@ pub async fn search_with(
             let cand = candidates.iter().find(|c| c.id == *id);
             hit.text_rank = cand.and_then(|c| c.text_score);
             hit.score = *score;
+            hit.companions = companion_ids
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter_map(|(cid, cscore)| {
+                    let d = &details.iter().find(|d| d.0 == *cid)?.1;
+                    Some(CompanionPassage {
+                        citation: d.citation.clone(),
+                        text: d.text.clone(),
+                        score: *cscore,
+                        covers_subtree: d.covers_subtree,
+                    })
+                })
+                .collect();
             hits.push(hit);
             if hits.len() >= options.k {
                 break;
@@ -574,6 +624,7 @@ async fn chunk_details(
                         text_rank: None,
                         cited: false,
                         covers_subtree,
+                        companions: Vec::new(),
                     },
                 )
             },
@@ -757,11 +808,26 @@ mod tests {
             text_rank: None,
             cited: false,
             covers_subtree: true,
+            companions: vec![],
         };
-        let v = results_json(&[hit]);
+        let with_companion = SearchHit {
+            companions: vec![CompanionPassage {
+                citation: "49 CFR 382.303(d)(1)".into(),
+                text: "(1) two hours".into(),
+                score: 0.25,
+                covers_subtree: true,
+            }],
+            ..hit.clone()
+        };
+        let v = results_json(&[hit, with_companion]);
         assert_eq!(v["results"][0]["citation"], "49 CFR 382.303(b)");
         assert_eq!(v["results"][0]["score"], 0.5);
         assert_eq!(v["results"][0].as_object().map(|o| o.len()), Some(4));
+        assert_eq!(
+            v["results"][1]["companions"][0]["citation"],
+            "49 CFR 382.303(d)(1)"
+        );
+        assert_eq!(v["results"][1]["companions"][0]["score"], 0.25);
     }
 
     fn passage(citation: &str, text: &str) -> SearchHit {
@@ -778,6 +844,7 @@ mod tests {
             text_rank: None,
             cited: false,
             covers_subtree: true,
+            companions: vec![],
         }
     }
 

@@ -84,6 +84,10 @@ async fn forged_scopes_see_nothing() {
         ("signed with another key", scope_b.sign(&wrong_key, "deriq_query_full", 9_999_999_999).0),
         ("expired", scope_b.sign(&app.endpoints.scope_key, "deriq_query_full", 1_000_000_000).0),
         ("signed for the other login role", scope_b.sign(&app.endpoints.scope_key, "deriq_query_deid", 9_999_999_999).0),
+        // Malformed values: the check must see nothing, without raising an error.
+        ("only a dot", ".".into()),
+        ("not hexadecimal", "zz-not-hex.yy-not-hex".into()),
+        ("a payload that is not UTF-8, with a made-up signature", format!("ff.{}", "cd".repeat(32))),
     ];
     for (what, value) in attempts {
         for how in ["SELECT set_config('deriq.scope', $1, false)", "SELECT set_config('deriq.scope', $1, true)"] {

@@ -149,13 +149,13 @@ async fn main() {
         let rls_plan = {
             let pool = query.for_scope(Tier::Full, &scope);
             let mut tx = scoped::begin(pool, &endpoints.scope_key, Tier::Full, &scope, 10_000).await.unwrap();
-            let plan = plan_shape(&mut *tx, &rls_sql, None).await;
+            let plan = plan_shape(&mut tx, &rls_sql, None).await;
             tx.rollback().await.unwrap();
             plan
         };
         let explicit_plan = {
             let mut tx = admin.begin().await.unwrap();
-            let plan = plan_shape(&mut *tx, &explicit, Some((tenant, location, employee))).await;
+            let plan = plan_shape(&mut tx, &explicit, Some((tenant, location, employee))).await;
             tx.rollback().await.unwrap();
             plan
         };

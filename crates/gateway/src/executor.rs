@@ -293,12 +293,11 @@ pub fn suppress_small_counts(columns: &[ResultColumn], rows: &mut [Vec<Value>], 
     let mut n = 0;
     for row in rows.iter_mut() {
         for &i in &targets {
-            if let Some(v) = row[i].as_i64() {
-                if v > 0 && v < k {
+            if let Some(v) = row[i].as_i64()
+                && v > 0 && v < k {
                     row[i] = Value::from(format!("<{k}"));
                     n += 1;
                 }
-            }
         }
     }
     n

@@ -77,6 +77,7 @@ pub fn guard_policy(role: Role, scope: &Scope, limits: QueryLimits) -> Policy {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
     use uuid::Uuid;

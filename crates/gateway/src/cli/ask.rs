@@ -69,11 +69,10 @@ fn print_answer(a: &Answer) {
         if a.rows.len() > 50 {
             println!("... {} rows in all", a.rows.len());
         }
-        if let Some(cap) = a.row_cap_applied {
-            if a.rows.len() as u64 >= cap {
+        if let Some(cap) = a.row_cap_applied
+            && a.rows.len() as u64 >= cap {
                 println!("(results capped at {cap} rows)");
             }
-        }
         println!();
     }
     for c in &a.citations {

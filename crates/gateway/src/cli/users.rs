@@ -22,7 +22,7 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&users)?);
     } else {
-        println!("{:<48} {:<20} {}", "EMAIL", "ROLE", "TENANT");
+        println!("{:<48} {:<20} TENANT", "EMAIL", "ROLE");
         for u in &users {
             println!("{:<48} {:<20} {}", u.email, u.role, u.tenant_name);
         }

@@ -5,6 +5,9 @@ use sqlx::PgPool;
 
 use super::{DbError, Endpoints, pool};
 
+/// A row of pg_stat_replication: client, state, replay lag in bytes and in milliseconds.
+type ReplicationRow = (Option<String>, Option<String>, Option<i64>, Option<f64>);
+
 /// The state of one server.
 #[derive(Debug, Serialize)]
 pub struct ServerStatus {
@@ -63,7 +66,7 @@ pub async fn status(endpoints: &Endpoints) -> Result<Status, DbError> {
     let mut replication = Vec::new();
     let mut migration_version = None;
     if let Some(p) = primary_pool {
-        let rows: Vec<(Option<String>, Option<String>, Option<i64>, Option<f64>)> = sqlx::query_as(
+        let rows: Vec<ReplicationRow> = sqlx::query_as(
             "SELECT coalesce(application_name, '') || '@' || coalesce(client_addr::text, 'local'), state, \
                     pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint, \
                     extract(epoch FROM replay_lag)::float8 * 1000 \

@@ -1,6 +1,9 @@
 //! The demo companies: three service companies in several states and one compliance
 //! company assigned to two of them.
 
+/// A demo location: name, city, state, latitude, longitude.
+pub type DemoLocation = (&'static str, &'static str, &'static str, f64, f64);
+
 /// A service or compliance company of the demo data.
 pub struct DemoTenant {
     pub slug: &'static str,
@@ -8,7 +11,7 @@ pub struct DemoTenant {
     pub kind: &'static str,
     pub usdot: Option<&'static str>,
     /// (division, [(location name, city, state, lat, lng)]).
-    pub divisions: &'static [(&'static str, &'static [(&'static str, &'static str, &'static str, f64, f64)])],
+    pub divisions: &'static [(&'static str, &'static [DemoLocation])],
 }
 
 pub const SERVICE_TENANTS: [DemoTenant; 3] = [

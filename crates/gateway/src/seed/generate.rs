@@ -620,11 +620,10 @@ fn service_tenant(t: &mut Tables, g: &mut Gen, st: &DemoTenant, employees: usize
             let expires = (months > 0).then(|| issued + Duration::days(months as i64 * 30));
             let number = format!("{}-{:07}", &ctype[..2].to_uppercase(), g.rng.gen_range(0..10_000_000));
             t.training_certificates.row(&[&g.id(), &tid, &eid, &loc.id, &ctype, &issuer, &number, &issued, &expires, &g.chance(0.97)]);
-            if let Some(e) = expires {
-                if status != "terminated" {
+            if let Some(e) = expires
+                && status != "terminated" {
                     flags.training = worse(flags.training.take(), overdue(g.as_of, e, "certificate"));
                 }
-            }
         }
         // Check-ins over the last 60 days for active field workers.
         if sensitive && status == "active" {

@@ -2,7 +2,7 @@
 //! template that is migrated and seeded once per migration set, on the embedded primary
 //! that `deriq db up` started (scripts/test does it).
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::NaiveDate;
 use deriq_core::{Role, Scope, Tier};

@@ -95,11 +95,10 @@ impl Lexicon {
                 }
                 lex.add(&words(name), column_concept.clone());
                 // "respirator_size" of respirator fit tests is also just "size".
-                if let Some((first, rest)) = name.split_once('_') {
-                    if table.name.contains(first) && !rest.is_empty() {
+                if let Some((first, rest)) = name.split_once('_')
+                    && table.name.contains(first) && !rest.is_empty() {
                         lex.add(&words(rest), column_concept);
                     }
-                }
                 for value in &column.values {
                     // One-letter values (CDL class "A") would match ordinary words.
                     if value.chars().count() < 2 || value == "none" {

@@ -144,16 +144,14 @@ fn date_column(table: &Table, mentioned: &[String], expiry: bool) -> Option<Stri
     if let Some(c) = mentioned.iter().find(|m| dates.iter().any(|d| &&d.name == m) && (!expiry || is_expiry_column(m))) {
         return Some(c.clone());
     }
-    if let Some(c) = mentioned.iter().find(|m| dates.iter().any(|d| &&d.name == m)) {
-        if !expiry || !dates.iter().any(|d| is_expiry_column(&d.name)) {
+    if let Some(c) = mentioned.iter().find(|m| dates.iter().any(|d| &&d.name == m))
+        && (!expiry || !dates.iter().any(|d| is_expiry_column(&d.name))) {
             return Some(c.clone());
         }
-    }
-    if expiry {
-        if let Some(c) = dates.iter().find(|d| is_expiry_column(&d.name)) {
+    if expiry
+        && let Some(c) = dates.iter().find(|d| is_expiry_column(&d.name)) {
             return Some(c.name.clone());
         }
-    }
     dates.iter().find(|d| !is_expiry_column(&d.name)).map(|d| d.name.clone())
 }
 
@@ -417,15 +415,12 @@ fn plan_tokens(tokens: &[Token], role: Role, today: NaiveDate) -> Outcome {
                 _ => {}
             }
         }
-        if !took_value && table.name != "employees" && has("employee_id") {
-            if let Some(Concept::Value { column, values, .. }) = m.concepts.iter().find(|c| matches!(c, Concept::Value { table: t, .. } if t == "employees")) {
-                if let Some(col) = employees.and_then(|e| e.column(column)) {
-                    if tier == Tier::Full || !col.is_sensitive() {
+        if !took_value && table.name != "employees" && has("employee_id")
+            && let Some(Concept::Value { column, values, .. }) = m.concepts.iter().find(|c| matches!(c, Concept::Value { table: t, .. } if t == "employees"))
+                && let Some(col) = employees.and_then(|e| e.column(column))
+                    && (tier == Tier::Full || !col.is_sensitive()) {
                         add_filter(m.pos, value_filter(On::Employee, &col.sql_type, column, values, m.negated), &mut conditions);
                     }
-                }
-            }
-        }
     }
     let date_col = date_column(table, &mentioned_columns, spec.about_expiry);
     let window = spec.window.or_else(|| spec.about_expiry.then(|| default_expiring(today)).flatten());

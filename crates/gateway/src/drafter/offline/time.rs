@@ -181,8 +181,8 @@ pub fn parse(tokens: &[Token], today: NaiveDate) -> TimeSpec {
                 i = j + 2;
                 continue;
             }
-            if let Some(unit) = unit_of(s(j)) {
-                if word != "within" {
+            if let Some(unit) = unit_of(s(j))
+                && word != "within" {
                     // "last quarter" (calendar), "next month"; "past year" is the rolling year.
                     let window = if word == "past" || word == "trailing" {
                         shift(today, 1, &unit, false).map(|from| Window { from: Some(from), to: Some(today), to_inclusive: true })
@@ -197,16 +197,14 @@ pub fn parse(tokens: &[Token], today: NaiveDate) -> TimeSpec {
                     i = j + 1;
                     continue;
                 }
-            }
         }
-        if word == "this" || word == "current" {
-            if let Some(unit) = unit_of(s(i + 1)) {
+        if (word == "this" || word == "current")
+            && let Some(unit) = unit_of(s(i + 1)) {
                 spec.window = calendar(today, &unit, 0).or(spec.window);
                 spec.used.extend([i, i + 1]);
                 i += 2;
                 continue;
             }
-        }
         if word == "ytd" || (word == "year" && w(i + 1) == "to" && w(i + 2) == "date") {
             spec.window = Some(Window { from: month_start(today.year(), 1), to: Some(today), to_inclusive: true });
             let n = if word == "ytd" { 1 } else { 3 };
@@ -221,8 +219,8 @@ pub fn parse(tokens: &[Token], today: NaiveDate) -> TimeSpec {
             continue;
         }
         // "Q1 2026", "Q3".
-        if word.len() == 2 && word.starts_with('q') {
-            if let Some(q) = word[1..].parse::<u32>().ok().filter(|q| (1..=4).contains(q)) {
+        if word.len() == 2 && word.starts_with('q')
+            && let Some(q) = word[1..].parse::<u32>().ok().filter(|q| (1..=4).contains(q)) {
                 let (year, n) = match year_of(w(i + 1)) {
                     Some(y) => (y, 2),
                     None => (today.year(), 1),
@@ -233,7 +231,6 @@ pub fn parse(tokens: &[Token], today: NaiveDate) -> TimeSpec {
                 i += n;
                 continue;
             }
-        }
         // "since January", "since March 2025", "since 2024".
         if word == "since" {
             let from = if let Some(m) = month_of(w(i + 1)) {

@@ -68,7 +68,7 @@ pub fn document() -> Value {
                     "usage": { "type": "object" }, "request_id": { "type": "string" }, "timings_ms": { "type": "object" } } },
                 "Citation": { "type": "object", "properties": { "citation": { "type": "string" }, "title": { "type": "string" }, "text": { "type": "string" }, "score": { "type": "number" } } },
                 "SearchRequest": { "type": "object", "required": ["query"], "additionalProperties": false, "properties": {
-                    "query": { "type": "string", "minLength": 1, "maxLength": 2000 }, "k": { "type": "integer", "minimum": 1, "maximum": 20 } } }
+                    "query": { "type": "string", "minLength": 1, "maxLength": 2000 }, "k": { "type": "integer", "minimum": 1, "maximum": 20, "description": "How many sections (default 5); each comes as its best passage followed by up to two more passages of the same section that score nearly as well" } } }
             }
         },
         "paths": {

@@ -307,20 +307,18 @@ pub async fn search_with(
                 .await?;
             }
             entries.truncate(options.k + hits.len());
-            let companion_ids: HashMap<i64, Vec<(i64, f32)>> = entries
-                .iter()
-                .map(|(id, _)| {
-                    let max = if options.companions {
-                        MAX_COMPANIONS
-                    } else {
-                        0
-                    };
-                    (
-                        *id,
-                        companions(&ranked, &section_of, *id, max, COMPANION_MARGIN),
-                    )
-                })
-                .collect();
+            let companion_ids: HashMap<i64, Vec<(i64, f32)>> = if options.companions {
+                entries
+                    .iter()
+                    .map(|(id, _)| {
+                        let found =
+                            companions(&ranked, &section_of, *id, MAX_COMPANIONS, COMPANION_MARGIN);
+                        (*id, found)
+                    })
+                    .collect()
+            } else {
+                HashMap::new()
+            };
             (entries, companion_ids)
         } else {
             (ranked, HashMap::new())

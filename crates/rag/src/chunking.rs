@@ -392,6 +392,7 @@ mod tests {
             restatement: true,
             note: None,
             source_file: None,
+            questions: Vec::new(),
             paragraphs: paragraphs
                 .iter()
                 .map(|(p, t)| Paragraph {

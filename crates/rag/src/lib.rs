@@ -9,12 +9,13 @@ pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod glossary;
+pub mod questions;
 pub mod store;
 pub mod tokens;
 
 pub use chunking::{Chunk, Chunker, EMBEDDING_TOKEN_LIMIT};
 pub use citation::{Citation, CitationRef, Code, find_citations};
-pub use corpus::{Paragraph, Section, load_path};
+pub use corpus::{Paragraph, QuestionTarget, Section, SectionQuestion, load_path};
 pub use embed::{CachedEmbedder, Embedder, LocalEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 pub use error::{CorpusError, EmbedError, RagError};
 pub use store::{

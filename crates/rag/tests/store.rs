@@ -364,3 +364,81 @@ async fn a_result_brings_the_passages_of_its_section_that_score_nearly_as_well()
     db.drop_db().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_editors_question_leads_to_the_paragraph_it_is_filed_under()
+-> Result<(), Box<dyn std::error::Error>> {
+    use deriq_rag::{QuestionTarget, SectionQuestion};
+    let db = TestDb::new().await;
+    let embedder = HashEmbedder::new(256);
+    let mut sections = load_path(&fixture_corpus())?;
+    let mut section = sections
+        .iter()
+        .find(|s| s.citation.section == "40.191")
+        .cloned()
+        .unwrap_or_else(|| panic!("fixture 40.191"));
+    section.citation.section = "40.902".into();
+    section.title = "Quokka waivers".into();
+    section.source_file = None;
+    let paragraph = |label: &str, text: &str| deriq_rag::Paragraph {
+        path: vec![label.into()],
+        text: text.into(),
+    };
+    section.paragraphs = vec![
+        paragraph("a", "(a) A quokka waiver names its keeper."),
+        paragraph("b", "(b) A quokka waiver lapses after two years."),
+    ];
+    section.questions = vec![SectionQuestion {
+        target: QuestionTarget::Paragraph(vec!["b".into()]),
+        text: "When does the marsupial permit run out?".into(),
+    }];
+    sections.push(section.clone());
+    let report = ingest_sections(&db.pool, &sections, &embedder, &NoProgress, None).await?;
+    assert_eq!(report.questions_written, 1);
+    let filed: Vec<String> = sqlx::query_scalar(
+        "SELECT c.citation FROM deriq.rag_questions q JOIN deriq.rag_chunks c ON c.id = q.chunk_id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    assert_eq!(filed, ["49 CFR 40.902(b)"]);
+
+    // The words are the question's, not the regulation's.
+    let asked = "when does a marsupial permit run out";
+    let vector = SearchOptions {
+        mode: SearchMode::Vector,
+        citation_routing: false,
+        collapse_sections: false,
+        follow_references: false,
+        ..SearchOptions::default()
+    };
+    let hits = search_with(&db.pool, &embedder, asked, &vector).await?;
+    assert_eq!(hits[0].citation, "49 CFR 40.902(b)", "{hits:?}");
+    assert!(hits[0].score > 0.5, "{hits:?}");
+    assert!(
+        !hits.iter().any(|h| h.text.contains("marsupial")),
+        "the question is a key, never a passage: {hits:?}"
+    );
+    let hybrid = search_with(&db.pool, &embedder, asked, &SearchOptions::default()).await?;
+    assert_eq!(hybrid[0].citation, "49 CFR 40.902(b)", "{hybrid:?}");
+    let without = SearchOptions {
+        question_weight: None,
+        ..vector
+    };
+    let plain = search_with(&db.pool, &embedder, asked, &without).await?;
+    assert!(
+        plain.iter().all(|h| h.score < 0.5),
+        "without questions nothing matches the words: {plain:?}"
+    );
+
+    // Re-ingesting the section without its question removes the question.
+    section.questions.clear();
+    let last = sections.len() - 1;
+    sections[last] = section;
+    ingest_sections(&db.pool, &sections, &embedder, &NoProgress, None).await?;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM deriq.rag_questions")
+        .fetch_one(&db.pool)
+        .await?;
+    assert_eq!(left, 0);
+    db.drop_db().await;
+    Ok(())
+}

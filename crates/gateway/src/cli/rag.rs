@@ -57,8 +57,9 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let embedder = embedder()?;
     let report = deriq_rag::store::ingest(&pool, &path, embedder.as_ref(), &BarProgress::default()).await?;
     println!(
-        "ingested {}: {} sections ({} written, {} unchanged), {} chunks in {:.1} s",
-        path.display(), report.sections_seen, report.sections_written, report.sections_unchanged, report.chunks_written, report.seconds
+        "ingested {}: {} sections ({} written, {} unchanged), {} chunks and {} editors' questions in {:.1} s",
+        path.display(), report.sections_seen, report.sections_written, report.sections_unchanged, report.chunks_written,
+        report.questions_written, report.seconds
     );
     Ok(ExitCode::SUCCESS)
 }

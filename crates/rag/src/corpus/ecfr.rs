@@ -256,6 +256,7 @@ impl State {
             note: None,
             source_file: Some(path.to_path_buf()),
             paragraphs: paragraphs::build(Scheme::Cfr, &builder.blocks),
+            questions: Vec::new(),
             citation,
             title,
         })

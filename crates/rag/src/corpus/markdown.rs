@@ -5,10 +5,10 @@ use std::path::Path;
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::Section;
 use super::designator::Scheme;
 use super::paragraphs::{self, Block};
-use crate::citation::{Citation, Code};
+use super::{QuestionTarget, Section, SectionQuestion};
+use crate::citation::{Citation, Code, split_designators};
 use crate::error::CorpusError;
 
 fn front_matter_error(path: &Path, message: impl Into<String>) -> CorpusError {
@@ -130,8 +130,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Section, CorpusError> {
         Code::Cfr => format!("{} Part {part}", citation.title_prefix()),
         Code::Usc => citation.title_prefix(),
     });
+    let paragraphs = paragraphs::build(scheme, &blocks);
+    let questions = questions(&map, &paragraphs, path)?;
     Ok(Section {
-        paragraphs: paragraphs::build(scheme, &blocks),
+        paragraphs,
+        questions,
         citation,
         title,
         regulation,
@@ -145,6 +148,103 @@ pub fn parse(text: &str, path: &Path) -> Result<Section, CorpusError> {
         note: scalar(&map, "note"),
         source_file: Some(path.to_path_buf()),
     })
+}
+
+/// Longest question accepted in `questions:`, in bytes.
+const MAX_QUESTION_BYTES: usize = 300;
+
+/// The optional `questions:` mapping: a key naming where the answer is (`"(b)(1)"`, `"§"`
+/// for the whole section, `"§ Term"` for a definition) to a list of questions.
+fn questions(
+    map: &Mapping,
+    paragraphs: &[super::Paragraph],
+    path: &Path,
+) -> Result<Vec<SectionQuestion>, CorpusError> {
+    let Some(value) = map.get("questions") else {
+        return Ok(Vec::new());
+    };
+    let Value::Mapping(entries) = value else {
+        return Err(front_matter_error(
+            path,
+            "`questions` must map a paragraph (\"(b)(1)\", \"§\" or \"§ Term\") to a list of questions",
+        ));
+    };
+    let mut out = Vec::new();
+    for (key, list) in entries {
+        let Value::String(key) = key else {
+            return Err(front_matter_error(
+                path,
+                format!("`questions` key {key:?} must be a quoted string such as \"(b)(1)\""),
+            ));
+        };
+        let target = question_target(key.trim(), paragraphs, path)?;
+        let Value::Sequence(list) = list else {
+            return Err(front_matter_error(
+                path,
+                format!("`questions` entry \"{key}\" must be a list of questions"),
+            ));
+        };
+        for item in list {
+            let text = match item {
+                Value::String(s) => s.trim(),
+                _ => "",
+            };
+            if text.is_empty() || text.len() > MAX_QUESTION_BYTES {
+                return Err(front_matter_error(
+                    path,
+                    format!(
+                        "`questions` entry \"{key}\": each question must be text of 1 to {MAX_QUESTION_BYTES} bytes"
+                    ),
+                ));
+            }
+            out.push(SectionQuestion {
+                target: target.clone(),
+                text: text.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn question_target(
+    key: &str,
+    paragraphs: &[super::Paragraph],
+    path: &Path,
+) -> Result<QuestionTarget, CorpusError> {
+    if key == "§" {
+        return Ok(QuestionTarget::Section);
+    }
+    if let Some(term) = key.strip_prefix('§') {
+        let term = term.trim().to_string();
+        let lower = term.to_lowercase();
+        if !paragraphs
+            .iter()
+            .any(|p| p.text.to_lowercase().contains(&lower))
+        {
+            return Err(front_matter_error(
+                path,
+                format!("`questions` key \"{key}\": the term does not appear in the section text"),
+            ));
+        }
+        return Ok(QuestionTarget::Term(term));
+    }
+    let designators = split_designators(key);
+    let rebuilt: String = designators.iter().map(|d| format!("({d})")).collect();
+    if designators.is_empty() || rebuilt != key {
+        return Err(front_matter_error(
+            path,
+            format!(
+                "`questions` key \"{key}\" must be a paragraph such as \"(b)(1)\", \"§\" or \"§ Term\""
+            ),
+        ));
+    }
+    if !paragraphs.iter().any(|p| p.path.starts_with(&designators)) {
+        return Err(front_matter_error(
+            path,
+            format!("`questions` key \"{key}\" names no paragraph of this section"),
+        ));
+    }
+    Ok(QuestionTarget::Paragraph(designators))
 }
 
 /// `§ 382.303 Post-accident testing.` → `Post-accident testing.`
@@ -193,6 +293,85 @@ mod tests {
             "As soon as practicable following an occurrence, each employer shall test:"
         );
         assert_eq!(s.heading(), "§ 382.303 Post-accident testing");
+    }
+
+    fn with_questions(questions: &str) -> Result<Section, CorpusError> {
+        let text = SAMPLE.replacen(
+            "restatement: true\n",
+            &format!("restatement: true\n{questions}"),
+            1,
+        );
+        parse(&text, Path::new("x.md"))
+    }
+
+    #[test]
+    fn reads_questions_with_their_targets() {
+        let s = with_questions(
+            "questions:\n  \"(b)(1)\":\n    - How soon is the breath test due?\n    - Two hours or eight?\n  \"§\":\n    - What does this section cover?\n  \"§ performing duties\":\n    - Who counts?\n",
+        );
+        let Ok(s) = s else { panic!("{s:?}") };
+        let got: Vec<(QuestionTarget, &str)> = s
+            .questions
+            .iter()
+            .map(|q| (q.target.clone(), q.text.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    QuestionTarget::Paragraph(vec!["b".into(), "1".into()]),
+                    "How soon is the breath test due?"
+                ),
+                (
+                    QuestionTarget::Paragraph(vec!["b".into(), "1".into()]),
+                    "Two hours or eight?"
+                ),
+                (QuestionTarget::Section, "What does this section cover?"),
+                (
+                    QuestionTarget::Term("performing duties".into()),
+                    "Who counts?"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_questions_that_point_nowhere() {
+        for (questions, says) in [
+            (
+                "questions:\n  \"(c)\":\n    - Anything?\n",
+                "names no paragraph",
+            ),
+            (
+                "questions:\n  \"b1\":\n    - Anything?\n",
+                "must be a paragraph",
+            ),
+            (
+                "questions:\n  \"§ tow truck\":\n    - Anything?\n",
+                "does not appear",
+            ),
+            ("questions:\n  \"(a)\": Anything?\n", "list of questions"),
+            ("questions:\n  - Anything?\n", "must map"),
+            ("questions:\n  \"(a)\":\n    - \"\"\n", "1 to 300 bytes"),
+        ] {
+            let err = with_questions(questions)
+                .map(|_| ())
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(says)),
+                "{questions:?}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn sections_without_questions_hash_as_before() {
+        let Ok(s) = parse(SAMPLE, Path::new("x.md")) else {
+            panic!("parse")
+        };
+        let json = serde_json::to_string(&s).unwrap_or_default();
+        assert!(!json.contains("questions"), "{json}");
     }
 
     #[test]

@@ -44,6 +44,32 @@ pub struct Section {
     pub source_file: Option<PathBuf>,
     /// Paragraphs in document order.
     pub paragraphs: Vec<Paragraph>,
+    /// Questions the section answers, written by the corpus editors in plain language and
+    /// embedded beside the paragraphs they point at ([`crate::questions`]). Retrieval keys
+    /// only: never shown as the regulation's text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<SectionQuestion>,
+}
+
+/// One plain-language question and the part of its section that answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionQuestion {
+    /// Where the answer is.
+    pub target: QuestionTarget,
+    /// The question as a user would ask it.
+    pub text: String,
+}
+
+/// The part of a section that answers a [`SectionQuestion`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionTarget {
+    /// The section as a whole (front matter key `"§"`).
+    Section,
+    /// A paragraph, by its designators outermost first (key `"(b)(1)"` → `["b", "1"]`).
+    Paragraph(Vec<String>),
+    /// The definition of a term in undesignated text (key `"§ Safety-sensitive function"`).
+    Term(String),
 }
 
 /// One paragraph; `path` holds its designators outermost first (`["b", "1"]`), empty for

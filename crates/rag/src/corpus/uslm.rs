@@ -308,6 +308,7 @@ impl State {
             note: None,
             source_file: Some(path.to_path_buf()),
             paragraphs: s.paragraphs,
+            questions: Vec::new(),
         })
     }
 }

@@ -17,6 +17,7 @@ use crate::chunking::{CHUNKER_VERSION, Chunk, Chunker};
 use crate::corpus::{self, Section};
 use crate::embed::Embedder;
 use crate::error::RagError;
+use crate::questions::answering_chunks;
 
 /// Sections embedded per round trip to the embedder.
 const EMBED_BATCH: usize = 64;
@@ -34,6 +35,9 @@ pub struct IngestReport {
     pub sections_removed: usize,
     /// Chunks written.
     pub chunks_written: usize,
+    /// Editors' questions written ([`crate::questions`]), each counted once however many
+    /// chunks it is filed under.
+    pub questions_written: usize,
     /// Set when the whole index was rebuilt, saying why.
     pub rebuilt: Option<String>,
     /// Wall time in seconds.
@@ -118,9 +122,12 @@ async fn ensure_model(pool: &PgPool, embedder: &dyn Embedder) -> Result<Option<S
             .execute(&mut *tx)
             .await?;
         // DDL takes no bind parameters; `dimension` is an integer checked above.
-        let ddl =
-            format!("ALTER TABLE deriq.rag_chunks ALTER COLUMN embedding TYPE vector({dimension})");
-        sqlx::raw_sql(&ddl).execute(&mut *tx).await?;
+        for table in ["rag_chunks", "rag_questions"] {
+            let ddl = format!(
+                "ALTER TABLE deriq.{table} ALTER COLUMN embedding TYPE vector({dimension})"
+            );
+            sqlx::raw_sql(&ddl).execute(&mut *tx).await?;
+        }
     }
     sqlx::query(
         "INSERT INTO deriq.rag_index_meta (singleton, model, dimension, chunker_version, updated_at) \
@@ -221,6 +228,23 @@ pub async fn ingest_sections(
     Ok(report)
 }
 
+/// The next embedding of a batch, checked against the index's dimension.
+fn next_vector(
+    vectors: &mut impl Iterator<Item = Vec<f32>>,
+    dimension: usize,
+) -> Result<Vec<f32>, RagError> {
+    let vector = vectors
+        .next()
+        .ok_or_else(|| RagError::Index("embedding count mismatch".into()))?;
+    if vector.len() != dimension {
+        return Err(RagError::Index(format!(
+            "embedder returned {} dimensions, index holds {dimension}",
+            vector.len()
+        )));
+    }
+    Ok(vector)
+}
+
 /// Recomputes the per-lexeme document frequencies used by BM25.
 pub async fn refresh_lexeme_stats(pool: &PgPool) -> Result<(), RagError> {
     let mut tx = pool.begin().await?;
@@ -249,7 +273,12 @@ async fn write_batch(
     }
     let texts: Vec<String> = pending
         .iter()
-        .flat_map(|(_, _, chunks)| chunks.iter().map(Chunk::embedding_text))
+        .flat_map(|(section, _, chunks)| {
+            chunks
+                .iter()
+                .map(Chunk::embedding_text)
+                .chain(section.questions.iter().map(|q| q.text.clone()))
+        })
         .collect();
     let vectors = embedder.embed_batch(&texts).await?;
     if vectors.len() != texts.len() {
@@ -290,21 +319,13 @@ async fn write_batch(
         .bind(i32::try_from(chunks.len()).unwrap_or(i32::MAX))
         .execute(&mut *tx)
         .await?;
+        let mut chunk_ids = Vec::with_capacity(chunks.len());
         for chunk in &chunks {
-            let vector = vectors
-                .next()
-                .ok_or_else(|| RagError::Index("embedding count mismatch".into()))?;
-            if vector.len() != embedder.dimension() {
-                return Err(RagError::Index(format!(
-                    "embedder returned {} dimensions, index holds {}",
-                    vector.len(),
-                    embedder.dimension()
-                )));
-            }
-            sqlx::query(
+            let vector = next_vector(&mut vectors, embedder.dimension())?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO deriq.rag_chunks (section_citation, ordinal, citation, citation_key, title_prefix, part, \
                  regulation, heading_path, prefix, context, body, covers_subtree, content_hash, embedding) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
             )
             .bind(&citation)
             .bind(i32::try_from(chunk.ordinal).unwrap_or(i32::MAX))
@@ -320,10 +341,28 @@ async fn write_batch(
             .bind(chunk.covers_subtree)
             .bind(hex_sha256(&[&chunk.embedding_text()]))
             .bind(Vector::from(vector))
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            chunk_ids.push(id);
+        }
+        for question in &section.questions {
+            let vector = Vector::from(next_vector(&mut vectors, embedder.dimension())?);
+            for i in answering_chunks(section, &chunks, &question.target) {
+                let Some(chunk_id) = chunk_ids.get(i) else {
+                    continue;
+                };
+                sqlx::query(
+                    "INSERT INTO deriq.rag_questions (chunk_id, question, embedding) VALUES ($1, $2, $3)",
+                )
+                .bind(chunk_id)
+                .bind(&question.text)
+                .bind(&vector)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
+        report.questions_written += section.questions.len();
         report.sections_written += 1;
         report.chunks_written += chunks.len();
         progress.advance(1);

@@ -1,4 +1,5 @@
-//! The corpus tables (migration `0100_regulatory_corpus.sql`) and the index metadata row.
+//! The corpus tables (migrations `0100_regulatory_corpus.sql` and `0106_rag_questions.sql`)
+//! and the index metadata row.
 
 use sqlx::PgPool;
 
@@ -8,9 +9,15 @@ use crate::error::RagError;
 /// run the project's migrator.
 pub const MIGRATION_SQL: &str = include_str!("../../../../migrations/0100_regulatory_corpus.sql");
 
-/// Applies [`MIGRATION_SQL`] to a database that does not have the tables yet.
+/// The migration that adds the editors' questions ([`crate::questions`]).
+pub const QUESTIONS_MIGRATION_SQL: &str =
+    include_str!("../../../../migrations/0106_rag_questions.sql");
+
+/// Applies [`MIGRATION_SQL`] and [`QUESTIONS_MIGRATION_SQL`] to a database that does not
+/// have the tables yet.
 pub async fn apply_migration(pool: &PgPool) -> Result<(), RagError> {
     sqlx::raw_sql(MIGRATION_SQL).execute(pool).await?;
+    sqlx::raw_sql(QUESTIONS_MIGRATION_SQL).execute(pool).await?;
     Ok(())
 }
 

@@ -83,7 +83,21 @@ pub struct SearchOptions {
     /// that score nearly as well ([`super::companions`]).
     #[serde(default = "collapse_by_default")]
     pub companions: bool,
+    /// Score a chunk's similarity by the closer of its own text and the editors' questions
+    /// filed under it ([`crate::questions`]), the question's cosine weighted by this; `None`
+    /// uses the chunk's text alone.
+    #[serde(default = "default_question_weight")]
+    pub question_weight: Option<f32>,
 }
+
+fn default_question_weight() -> Option<f32> {
+    Some(QUESTION_WEIGHT)
+}
+
+/// How much a match with an editor's question counts against a match with the chunk's own
+/// text: questions resemble questions more than any regulation text does, so their cosines
+/// run higher and are scaled down before the two are compared.
+pub const QUESTION_WEIGHT: f32 = 0.9;
 
 fn collapse_by_default() -> bool {
     true
@@ -126,6 +140,7 @@ impl Default for SearchOptions {
             collapse_sections: true,
             follow_references: true,
             companions: true,
+            question_weight: Some(QUESTION_WEIGHT),
         }
     }
 }
@@ -259,7 +274,16 @@ pub async fn search_with(
         let want = options.candidates.max(options.k);
         let vector = match (&qvec, options.mode) {
             (Some(v), SearchMode::Vector | SearchMode::Hybrid) => {
-                vector_candidates(&mut tx, v, &options.filters, want, options.vector_scan).await?
+                let chunks =
+                    vector_candidates(&mut tx, v, &options.filters, want, options.vector_scan)
+                        .await?;
+                match options.question_weight {
+                    Some(w) => {
+                        let asked = question_candidates(&mut tx, v, &options.filters, want).await?;
+                        closer_of(chunks, &asked, w, want)
+                    }
+                    None => chunks,
+                }
             }
             _ => Vec::new(),
         };
@@ -274,7 +298,7 @@ pub async fn search_with(
             && matches!(options.fusion, Fusion::Weighted { .. })
             && let Some(v) = &qvec
         {
-            fill_similarities(&mut tx, v, &mut candidates).await?;
+            fill_similarities(&mut tx, v, &mut candidates, options.question_weight).await?;
         }
         let ranked = match options.mode {
             SearchMode::Hybrid => fuse(&candidates, options.fusion),
@@ -533,10 +557,56 @@ async fn text_candidates(
     Ok(rows.into_iter().map(|(id, s)| (id, s as f32)).collect())
 }
 
+/// Chunks ranked by their closest editor's question ([`crate::questions`]), with the same
+/// filters as [`vector_candidates`]: an exact scan (a few thousand short rows).
+async fn question_candidates(
+    tx: &mut Tx<'_>,
+    v: &Vector,
+    filters: &SearchFilters,
+    limit: usize,
+) -> Result<Vec<(i64, f32)>, RagError> {
+    let rows: Vec<(i64, f64)> = sqlx::query_as(
+        "SELECT q.chunk_id, max(1 - (q.embedding <=> $1)) AS sim \
+         FROM deriq.rag_questions q JOIN deriq.rag_chunks c ON c.id = q.chunk_id \
+         WHERE (cardinality($2::text[]) = 0 OR c.part = ANY($2)) \
+           AND (cardinality($3::text[]) = 0 OR c.regulation = ANY($3)) \
+         GROUP BY q.chunk_id ORDER BY 2 DESC, 1 LIMIT $4",
+    )
+    .bind(v)
+    .bind(&filters.parts)
+    .bind(&filters.regulations)
+    .bind(i64::try_from(limit).unwrap_or(50))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(id, s)| (id, s as f32)).collect())
+}
+
+/// Merges the chunks' own similarities with their questions' (scaled by `weight`), keeping
+/// the higher one per chunk, best first, at most `limit`.
+fn closer_of(
+    chunks: Vec<(i64, f32)>,
+    asked: &[(i64, f32)],
+    weight: f32,
+    limit: usize,
+) -> Vec<(i64, f32)> {
+    let mut best: HashMap<i64, f32> = chunks.into_iter().collect();
+    for &(id, sim) in asked {
+        let scaled = weight * sim;
+        best.entry(id)
+            .and_modify(|s| *s = s.max(scaled))
+            .or_insert(scaled);
+    }
+    let mut out: Vec<(i64, f32)> = best.into_iter().collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.truncate(limit);
+    out
+}
+
 async fn fill_similarities(
     tx: &mut Tx<'_>,
     v: &Vector,
     candidates: &mut [super::fusion::Candidate],
+    question_weight: Option<f32>,
 ) -> Result<(), RagError> {
     let missing: Vec<i64> = candidates
         .iter()
@@ -546,11 +616,15 @@ async fn fill_similarities(
     if missing.is_empty() {
         return Ok(());
     }
+    // A NULL weight leaves the questions out: GREATEST ignores NULLs.
     let rows: Vec<(i64, f64)> = sqlx::query_as(
-        "SELECT id, 1 - (embedding <=> $1) FROM deriq.rag_chunks WHERE id = ANY($2)",
+        "SELECT c.id, GREATEST(1 - (c.embedding <=> $1), \
+                $3 * (SELECT max(1 - (q.embedding <=> $1)) FROM deriq.rag_questions q WHERE q.chunk_id = c.id)) \
+         FROM deriq.rag_chunks c WHERE c.id = ANY($2)",
     )
     .bind(v)
     .bind(&missing)
+    .bind(question_weight.map(f64::from))
     .fetch_all(&mut **tx)
     .await?;
     for (id, sim) in rows {

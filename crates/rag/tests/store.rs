@@ -385,8 +385,8 @@ async fn an_editors_question_leads_to_the_paragraph_it_is_filed_under()
         text: text.into(),
     };
     section.paragraphs = vec![
-        paragraph("a", "(a) A quokka waiver names its keeper."),
-        paragraph("b", "(b) A quokka waiver lapses after two years."),
+        paragraph("a", "A quokka waiver names its keeper."),
+        paragraph("b", "A quokka waiver lapses after two years."),
     ];
     section.questions = vec![SectionQuestion {
         target: QuestionTarget::Paragraph(vec!["b".into()]),
@@ -418,6 +418,12 @@ async fn an_editors_question_leads_to_the_paragraph_it_is_filed_under()
         !hits.iter().any(|h| h.text.contains("marsupial")),
         "the question is a key, never a passage: {hits:?}"
     );
+    let full_text = SearchOptions {
+        mode: SearchMode::FullText,
+        ..vector.clone()
+    };
+    let hits = search_with(&db.pool, &embedder, asked, &full_text).await?;
+    assert_eq!(hits[0].citation, "49 CFR 40.902(b)", "{hits:?}");
     let hybrid = search_with(&db.pool, &embedder, asked, &SearchOptions::default()).await?;
     assert_eq!(hybrid[0].citation, "49 CFR 40.902(b)", "{hybrid:?}");
     let without = SearchOptions {
@@ -428,6 +434,15 @@ async fn an_editors_question_leads_to_the_paragraph_it_is_filed_under()
     assert!(
         plain.iter().all(|h| h.score < 0.5),
         "without questions nothing matches the words: {plain:?}"
+    );
+    let without = SearchOptions {
+        question_text_weight: None,
+        ..full_text
+    };
+    let plain = search_with(&db.pool, &embedder, asked, &without).await?;
+    assert!(
+        plain.iter().all(|h| h.section_citation != "49 CFR 40.902"),
+        "{plain:?}"
     );
 
     // Re-ingesting the section without its question removes the question.

@@ -88,11 +88,23 @@ pub struct SearchOptions {
     /// uses the chunk's text alone.
     #[serde(default = "default_question_weight")]
     pub question_weight: Option<f32>,
+    /// The same for the full-text rank: a chunk's BM25 is the higher of its own and this
+    /// weight times its best question's; `None` ranks the chunk's text alone.
+    #[serde(default = "default_question_text_weight")]
+    pub question_text_weight: Option<f32>,
 }
 
 fn default_question_weight() -> Option<f32> {
     Some(QUESTION_WEIGHT)
 }
+
+fn default_question_text_weight() -> Option<f32> {
+    Some(QUESTION_TEXT_WEIGHT)
+}
+
+/// How much a full-text match with an editor's question counts against one with the chunk's
+/// own text (both normalised by the best score the user's question could reach).
+pub const QUESTION_TEXT_WEIGHT: f32 = 0.8;
 
 /// How much a match with an editor's question counts against a match with the chunk's own
 /// text: questions resemble questions more than any regulation text does, so their cosines
@@ -141,6 +153,7 @@ impl Default for SearchOptions {
             follow_references: true,
             companions: true,
             question_weight: Some(QUESTION_WEIGHT),
+            question_text_weight: Some(QUESTION_TEXT_WEIGHT),
         }
     }
 }
@@ -289,7 +302,16 @@ pub async fn search_with(
         };
         let text = match options.mode {
             SearchMode::FullText | SearchMode::Hybrid => {
-                text_candidates(&mut tx, &expanded, &options.filters, want).await?
+                let chunks = text_candidates(&mut tx, &expanded, &options.filters, want).await?;
+                match options.question_text_weight {
+                    Some(w) => {
+                        let asked =
+                            question_text_candidates(&mut tx, &expanded, &options.filters, want)
+                                .await?;
+                        closer_of(chunks, &asked, w, want)
+                    }
+                    None => chunks,
+                }
             }
             SearchMode::Vector => Vec::new(),
         };
@@ -600,6 +622,48 @@ fn closer_of(
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out.truncate(limit);
     out
+}
+
+/// Chunks ranked by the BM25 of their best-matching editor's question, scored as in
+/// [`text_candidates`] (same IDF, the questions' own average length, the same normaliser).
+async fn question_text_candidates(
+    tx: &mut Tx<'_>,
+    query: &str,
+    filters: &SearchFilters,
+    limit: usize,
+) -> Result<Vec<(i64, f32)>, RagError> {
+    let rows: Vec<(i64, f64)> = sqlx::query_as(
+        "WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', $1))), \
+              tsq AS (SELECT replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery AS tsq), \
+              stats AS (SELECT (SELECT greatest(count(*), 1)::float8 FROM deriq.rag_chunks) AS n, \
+                               greatest(avg(length(tsv)), 1)::float8 AS avgdl FROM deriq.rag_questions), \
+              idf AS (SELECT q.lexeme, ln(1 + (s.n - coalesce(l.ndoc, 0) + 0.5) / (coalesce(l.ndoc, 0) + 0.5)) AS idf \
+                      FROM q CROSS JOIN stats s LEFT JOIN deriq.rag_lexemes l ON l.lexeme = q.lexeme), \
+              best AS (SELECT greatest(sum(idf) * ($5 + 1), 1e-9) AS max_score FROM idf), \
+              hits AS (SELECT qn.id, qn.chunk_id, qn.tsv FROM deriq.rag_questions qn \
+                       JOIN deriq.rag_chunks c ON c.id = qn.chunk_id, tsq \
+                       WHERE qn.tsv @@ tsq.tsq \
+                         AND (cardinality($2::text[]) = 0 OR c.part = ANY($2)) \
+                         AND (cardinality($3::text[]) = 0 OR c.regulation = ANY($3))), \
+              scored AS (SELECT h.id, h.chunk_id, \
+                                sum(i.idf * (cardinality(u.positions) * ($5 + 1)) \
+                                    / (cardinality(u.positions) + $5 * (1 - $6 + $6 * length(h.tsv) / s.avgdl))) / b.max_score AS score \
+                         FROM hits h \
+                         CROSS JOIN LATERAL unnest(h.tsv) u \
+                         JOIN idf i ON i.lexeme = u.lexeme \
+                         CROSS JOIN stats s CROSS JOIN best b \
+                         GROUP BY h.id, h.chunk_id, b.max_score) \
+         SELECT chunk_id, max(score) FROM scored GROUP BY chunk_id ORDER BY 2 DESC, 1 LIMIT $4",
+    )
+    .bind(query)
+    .bind(&filters.parts)
+    .bind(&filters.regulations)
+    .bind(i64::try_from(limit).unwrap_or(50))
+    .bind(BM25_K1)
+    .bind(BM25_B)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(id, s)| (id, s as f32)).collect())
 }
 
 async fn fill_similarities(

@@ -15,7 +15,8 @@ use crate::corpus::{QuestionTarget, Section};
 /// aimed at `target`:
 /// - a paragraph: every chunk inside it or holding it whole; failing that, the closest
 ///   enclosing chunk (a lead-in or packed text around it);
-/// - a defined term: the chunks whose text contains the term, else as the whole section;
+/// - a defined term: the chunks with a line that opens with the term (its definition), else
+///   those that mention it, else as the whole section;
 /// - the whole section: its undesignated chunks, else its first chunk.
 pub fn answering_chunks(
     section: &Section,
@@ -41,7 +42,16 @@ pub fn answering_chunks(
     match target {
         QuestionTarget::Section => whole_section(),
         QuestionTarget::Term(term) => {
+            // A definition opens its own line with the term; failing that, any mention.
             let lower = term.to_lowercase();
+            let defines = indices(&|c: &Chunk| {
+                c.text
+                    .lines()
+                    .any(|l| l.trim_start().to_lowercase().starts_with(&lower))
+            });
+            if !defines.is_empty() {
+                return defines;
+            }
             let found = indices(&|c: &Chunk| c.text.to_lowercase().contains(&lower));
             if found.is_empty() {
                 whole_section()
@@ -155,9 +165,21 @@ mod tests {
             answering_chunks(&s, &chunks[1..], &QuestionTarget::Section),
             vec![0]
         );
-        // A defined term: the chunk that contains it, case aside.
+        // A defined term: the chunks whose line opens with it, case aside, before the chunks
+        // that merely mention it; else any mention.
+        let mut defs = chunks.clone();
+        defs[0].text =
+            "Words used in this part: see the alcohol rules.\nAlcohol means ethanol.".into();
+        defs[2].text = "(b) Alcohol tests for each driver:".into();
+        defs[3].text = "(1) Fatal, with alcohol.".into();
+        let term = QuestionTarget::Term("alcohol".into());
+        assert_eq!(answering_chunks(&s, &defs, &term), vec![0]);
+        let term = QuestionTarget::Term("tests for each".into());
+        assert_eq!(answering_chunks(&s, &defs, &term), vec![2]);
         let term = QuestionTarget::Term("Alcohol means".into());
         assert_eq!(answering_chunks(&s, &chunks, &term), vec![0]);
+        let term = QuestionTarget::Term("ethanol".into());
+        assert_eq!(answering_chunks(&s, &defs, &term), vec![0]);
         let missing = QuestionTarget::Term("hazmat".into());
         assert_eq!(answering_chunks(&s, &chunks, &missing), vec![0]);
     }

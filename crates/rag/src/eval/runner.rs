@@ -49,6 +49,15 @@ pub fn default_configs() -> Vec<EvalConfig> {
             not_covered_below: crate::store::NOT_COVERED_BELOW,
         },
         EvalConfig {
+            name: "hybrid_no_questions".into(),
+            options: SearchOptions {
+                question_weight: None,
+                question_text_weight: None,
+                ..base.clone()
+            },
+            not_covered_below: crate::store::NOT_COVERED_BELOW,
+        },
+        EvalConfig {
             name: "hybrid_no_references".into(),
             options: SearchOptions {
                 follow_references: false,

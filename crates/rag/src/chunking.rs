@@ -366,7 +366,7 @@ fn lead_in(text: &str) -> String {
 
 #[cfg(test)]
 #[allow(clippy::panic)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::citation::Citation;
 
@@ -378,7 +378,8 @@ mod tests {
         }
     }
 
-    fn section(paragraphs: &[(&str, &str)]) -> Section {
+    /// § 382.303 with the given paragraphs (`"b.1"` is `(b)(1)`), for tests across the crate.
+    pub(crate) fn section(paragraphs: &[(&str, &str)]) -> Section {
         Section {
             citation: Citation::parse("49 CFR 382.303").unwrap_or_else(|| panic!("citation")),
             title: "Post-accident testing.".into(),

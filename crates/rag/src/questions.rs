@@ -85,22 +85,7 @@ mod tests {
     use super::*;
 
     fn section() -> Section {
-        Section {
-            citation: Citation::parse("49 CFR 382.303").unwrap_or_else(|| panic!("citation")),
-            title: "Post-accident testing.".into(),
-            regulation: "49 CFR Part 382".into(),
-            part: "382".into(),
-            subpart: None,
-            subpart_title: None,
-            source: "test".into(),
-            official_text: None,
-            as_of: None,
-            restatement: true,
-            note: None,
-            source_file: None,
-            paragraphs: Vec::new(),
-            questions: Vec::new(),
-        }
+        crate::chunking::tests::section(&[])
     }
 
     fn chunk(section: &Section, ordinal: u32, path: &[&str], whole: bool, text: &str) -> Chunk {

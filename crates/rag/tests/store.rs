@@ -292,38 +292,55 @@ async fn a_section_cited_by_a_top_passage_follows_it() -> Result<(), Box<dyn std
     Ok(())
 }
 
+/// A made-up section of Part 40 (the fixture § 40.191 renamed) with the given paragraphs, so
+/// that its words occur nowhere else in the fixture corpus.
+fn invented_section(
+    sections: &[deriq_rag::Section],
+    number: &str,
+    paragraphs: &[(&str, &str)],
+) -> deriq_rag::Section {
+    let mut section = sections
+        .iter()
+        .find(|s| s.citation.section == "40.191")
+        .cloned()
+        .unwrap_or_else(|| panic!("fixture 40.191"));
+    section.citation.section = number.into();
+    section.title = "Quokka waivers".into();
+    section.source_file = None;
+    section.paragraphs = paragraphs
+        .iter()
+        .map(|(label, text)| deriq_rag::Paragraph {
+            path: vec![label.to_string()],
+            text: text.to_string(),
+        })
+        .collect();
+    section
+}
+
 #[tokio::test]
 async fn a_result_brings_the_passages_of_its_section_that_score_nearly_as_well()
 -> Result<(), Box<dyn std::error::Error>> {
     let db = TestDb::new().await;
     let embedder = HashEmbedder::new(64);
     let mut sections = load_path(&fixture_corpus())?;
-    let mut section = sections
-        .iter()
-        .find(|s| s.citation.section == "40.191")
-        .cloned()
-        .unwrap_or_else(|| panic!("fixture 40.191"));
-    section.citation.section = "40.901".into();
-    section.title = "Quokka waivers".into();
-    section.source_file = None;
-    let paragraph = |label: &str, text: &str| deriq_rag::Paragraph {
-        path: vec![label.into()],
-        text: text.into(),
-    };
-    section.paragraphs = vec![
-        paragraph(
-            "a",
-            "(a) A quokka waiver names the narwhal marmalade keeper.",
-        ),
-        paragraph(
-            "b",
-            "(b) A quokka waiver lasts two years for the narwhal marmalade keeper.",
-        ),
-        paragraph(
-            "c",
-            "(c) Records of xylophone tuning are kept in the office.",
-        ),
-    ];
+    let section = invented_section(
+        &sections,
+        "40.901",
+        &[
+            (
+                "a",
+                "(a) A quokka waiver names the narwhal marmalade keeper.",
+            ),
+            (
+                "b",
+                "(b) A quokka waiver lasts two years for the narwhal marmalade keeper.",
+            ),
+            (
+                "c",
+                "(c) Records of xylophone tuning are kept in the office.",
+            ),
+        ],
+    );
     sections.push(section);
     ingest_sections(&db.pool, &sections, &embedder, &NoProgress, None).await?;
     let question = "quokka waiver for a narwhal marmalade keeper";
@@ -372,22 +389,14 @@ async fn an_editors_question_leads_to_the_paragraph_it_is_filed_under()
     let db = TestDb::new().await;
     let embedder = HashEmbedder::new(256);
     let mut sections = load_path(&fixture_corpus())?;
-    let mut section = sections
-        .iter()
-        .find(|s| s.citation.section == "40.191")
-        .cloned()
-        .unwrap_or_else(|| panic!("fixture 40.191"));
-    section.citation.section = "40.902".into();
-    section.title = "Quokka waivers".into();
-    section.source_file = None;
-    let paragraph = |label: &str, text: &str| deriq_rag::Paragraph {
-        path: vec![label.into()],
-        text: text.into(),
-    };
-    section.paragraphs = vec![
-        paragraph("a", "A quokka waiver names its keeper."),
-        paragraph("b", "A quokka waiver lapses after two years."),
-    ];
+    let mut section = invented_section(
+        &sections,
+        "40.902",
+        &[
+            ("a", "A quokka waiver names its keeper."),
+            ("b", "A quokka waiver lapses after two years."),
+        ],
+    );
     section.questions = vec![SectionQuestion {
         target: QuestionTarget::Paragraph(vec!["b".into()]),
         text: "When does the marsupial permit run out?".into(),

@@ -546,8 +546,12 @@ async fn text_candidates(
     filters: &SearchFilters,
     limit: usize,
 ) -> Result<Vec<(i64, f32)>, RagError> {
-    let rows: Vec<(i64, f64)> = sqlx::query_as(
-        "WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', $1))), \
+    bm25_candidates(tx, CHUNK_BM25, query, filters, limit).await
+}
+
+/// [`text_candidates`]' query: `$1` question, `$2` parts, `$3` regulations, `$4` limit,
+/// `$5` k1, `$6` b.
+const CHUNK_BM25: &str = "WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', $1))), \
               tsq AS (SELECT replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery AS tsq), \
               stats AS (SELECT greatest(count(*), 1)::float8 AS n, greatest(avg(length(tsv)), 1)::float8 AS avgdl \
                         FROM deriq.rag_chunks), \
@@ -566,18 +570,7 @@ async fn text_candidates(
                                + CASE WHEN 'A' = ANY(u.weights) THEN 1 ELSE 0 END AS f) tf \
          CROSS JOIN stats s CROSS JOIN best b \
          GROUP BY h.id, b.max_score \
-         ORDER BY 2 DESC, h.id LIMIT $4",
-    )
-    .bind(query)
-    .bind(&filters.parts)
-    .bind(&filters.regulations)
-    .bind(i64::try_from(limit).unwrap_or(50))
-    .bind(BM25_K1)
-    .bind(BM25_B)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|(id, s)| (id, s as f32)).collect())
-}
+         ORDER BY 2 DESC, h.id LIMIT $4";
 
 /// Chunks ranked by their closest editor's question ([`crate::questions`]), with the same
 /// filters as [`vector_candidates`]: an exact scan (a few thousand short rows).
@@ -632,8 +625,11 @@ async fn question_text_candidates(
     filters: &SearchFilters,
     limit: usize,
 ) -> Result<Vec<(i64, f32)>, RagError> {
-    let rows: Vec<(i64, f64)> = sqlx::query_as(
-        "WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', $1))), \
+    bm25_candidates(tx, QUESTION_BM25, query, filters, limit).await
+}
+
+/// [`question_text_candidates`]' query, with the parameters of [`CHUNK_BM25`].
+const QUESTION_BM25: &str = "WITH q AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', $1))), \
               tsq AS (SELECT replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')::tsquery AS tsq), \
               stats AS (SELECT (SELECT greatest(count(*), 1)::float8 FROM deriq.rag_chunks) AS n, \
                                greatest(avg(length(tsv)), 1)::float8 AS avgdl FROM deriq.rag_questions), \
@@ -653,16 +649,26 @@ async fn question_text_candidates(
                          JOIN idf i ON i.lexeme = u.lexeme \
                          CROSS JOIN stats s CROSS JOIN best b \
                          GROUP BY h.id, h.chunk_id, b.max_score) \
-         SELECT chunk_id, max(score) FROM scored GROUP BY chunk_id ORDER BY 2 DESC, 1 LIMIT $4",
-    )
-    .bind(query)
-    .bind(&filters.parts)
-    .bind(&filters.regulations)
-    .bind(i64::try_from(limit).unwrap_or(50))
-    .bind(BM25_K1)
-    .bind(BM25_B)
-    .fetch_all(&mut **tx)
-    .await?;
+         SELECT chunk_id, max(score) FROM scored GROUP BY chunk_id ORDER BY 2 DESC, 1 LIMIT $4";
+
+/// Runs one of the BM25 queries ([`CHUNK_BM25`], [`QUESTION_BM25`]): chunk ids with their
+/// normalised score, best first.
+async fn bm25_candidates(
+    tx: &mut Tx<'_>,
+    sql: &'static str,
+    query: &str,
+    filters: &SearchFilters,
+    limit: usize,
+) -> Result<Vec<(i64, f32)>, RagError> {
+    let rows: Vec<(i64, f64)> = sqlx::query_as(sql)
+        .bind(query)
+        .bind(&filters.parts)
+        .bind(&filters.regulations)
+        .bind(i64::try_from(limit).unwrap_or(50))
+        .bind(BM25_K1)
+        .bind(BM25_B)
+        .fetch_all(&mut **tx)
+        .await?;
     Ok(rows.into_iter().map(|(id, s)| (id, s as f32)).collect())
 }
 

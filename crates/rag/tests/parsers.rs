@@ -177,6 +177,41 @@ fn loader_tells_formats_apart() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// `deriq ingest --check`: every file is read and every bad one reported, not only the first.
+#[test]
+fn check_reports_every_bad_file() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("deriq-check-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir)?;
+    let good = std::fs::read_to_string(fixture("corpus/cfr49/382/382.303.md"))?;
+    std::fs::write(dir.join("a_good.md"), &good)?;
+    let bad_key = good.replacen(
+        "\n---\n",
+        "\nquestions:\n  \"(z)(9)\":\n    - \"Is there such a paragraph?\"\n---\n",
+        1,
+    );
+    std::fs::write(dir.join("b_bad_key.md"), bad_key)?;
+    std::fs::write(
+        dir.join("c_no_front_matter.md"),
+        "# § 382.999 Nothing.\n\n(a) Text.\n",
+    )?;
+    let report = corpus::check_path(&dir)?;
+    std::fs::remove_dir_all(&dir)?;
+    assert_eq!((report.files, report.sections), (3, 1));
+    let messages: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages[0].contains("b_bad_key.md") && messages[0].contains("(z)(9)"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[1].contains("c_no_front_matter.md"),
+        "{}",
+        messages[1]
+    );
+    Ok(())
+}
+
 /// The project's own corpus, when present: every file loads, citations are unique, and
 /// every designated paragraph has a well-formed path.
 #[test]
@@ -200,6 +235,14 @@ fn project_corpus_loads() -> Result<(), Box<dyn std::error::Error>> {
             s.paragraphs.iter().any(|p| !p.text.is_empty()),
             "{} has no text",
             s.citation
+        );
+        // Search ranks sections by their editors' questions too, so a section without any
+        // would be outranked by the others: every section carries some.
+        assert!(
+            s.questions.len() >= 2,
+            "{} has {} editors' questions; give it at least 2",
+            s.citation,
+            s.questions.len()
         );
     }
     Ok(())

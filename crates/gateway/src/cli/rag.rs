@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
 use deriq_gateway::config::{Config, project_root};
 use deriq_gateway::db::{self, Endpoints};
@@ -14,6 +15,10 @@ use deriq_rag::{CachedEmbedder, Embedder, LocalEmbedder};
 pub struct IngestArgs {
     /// A corpus folder or file (Markdown restatements, eCFR XML, USLM XML). Default: corpus/.
     path: Option<PathBuf>,
+    /// Only read and check the files (front matter, paragraphs, editors' questions), with no
+    /// database and no embedding: every bad file is listed, and the exit code is 1 if any.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -35,6 +40,11 @@ pub struct RetrievalEvalArgs {
     /// The labelled sets (BEIR style). Default: evals/retrieval.
     #[arg(long)]
     evals: Option<PathBuf>,
+    /// Compare these configurations instead of the built-in ones: a JSON list of
+    /// `{"name", "options", "not_covered_below"}` objects, `options` being search options
+    /// (`deriq eval retrieval --json` prints the built-in ones' `options`).
+    #[arg(long)]
+    configs: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -53,6 +63,9 @@ async fn gateway_pool() -> anyhow::Result<sqlx::PgPool> {
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let path = args.path.unwrap_or_else(|| project_root().join("corpus"));
     anyhow::ensure!(path.exists(), "{} does not exist; give a corpus folder or file", path.display());
+    if args.check {
+        return check_corpus(&path);
+    }
     let pool = gateway_pool().await?;
     let embedder = embedder()?;
     let report = deriq_rag::store::ingest(&pool, &path, embedder.as_ref(), &BarProgress::default()).await?;
@@ -62,6 +75,18 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         report.questions_written, report.seconds
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn check_corpus(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let report = deriq_rag::corpus::check_path(path)?;
+    for e in &report.errors {
+        eprintln!("error: {e}");
+    }
+    println!(
+        "checked {}: {} files, {} sections, {} editors' questions, {} file(s) with errors",
+        path.display(), report.files, report.sections, report.questions, report.errors.len()
+    );
+    Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 pub async fn search_cmd(args: SearchArgs) -> anyhow::Result<ExitCode> {
@@ -84,11 +109,29 @@ pub async fn search_cmd(args: SearchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn read_configs(file: &std::path::Path) -> anyhow::Result<Vec<deriq_rag::eval::EvalConfig>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the configurations file {}", file.display()))?;
+    let configs: Vec<deriq_rag::eval::EvalConfig> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a JSON list of configurations ({{\"name\", \"options\", \"not_covered_below\"}}); \
+             `deriq eval retrieval --json` prints the built-in ones' options",
+            file.display()
+        )
+    })?;
+    anyhow::ensure!(!configs.is_empty(), "{} lists no configuration", file.display());
+    Ok(configs)
+}
+
 pub async fn retrieval_eval(args: RetrievalEvalArgs) -> anyhow::Result<ExitCode> {
     let pool = gateway_pool().await?;
     let embedder = embedder()?;
     let dir = args.evals.unwrap_or_else(|| project_root().join("evals/retrieval"));
-    let report = deriq_rag::eval::run_retrieval_eval(&pool, embedder.as_ref(), &dir, &deriq_rag::eval::default_configs()).await?;
+    let configs = match &args.configs {
+        Some(file) => read_configs(file)?,
+        None => deriq_rag::eval::default_configs(),
+    };
+    let report = deriq_rag::eval::run_retrieval_eval(&pool, embedder.as_ref(), &dir, &configs).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

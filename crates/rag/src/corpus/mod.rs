@@ -104,6 +104,43 @@ pub fn load_path(path: &Path) -> Result<Vec<Section>, CorpusError> {
     Ok(sections)
 }
 
+/// What [`check_path`] found: every file is read, and every bad one reported, so that an
+/// editor can fix a whole corpus in one pass before ingesting it.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Files read (Markdown and XML).
+    pub files: usize,
+    /// Sections in the files that parsed.
+    pub sections: usize,
+    /// Editors' questions in those sections.
+    pub questions: usize,
+    /// One error per file that did not parse, in file order.
+    pub errors: Vec<CorpusError>,
+}
+
+/// Reads and checks every corpus file under `path` (front matter, paragraphs, editors'
+/// questions) without a database, collecting the errors instead of stopping at the first.
+/// An unreadable folder is the only error returned directly.
+pub fn check_path(path: &Path) -> Result<CheckReport, CorpusError> {
+    let mut files = Vec::new();
+    collect_files(path, &mut files)?;
+    files.sort();
+    let mut report = CheckReport {
+        files: files.len(),
+        ..CheckReport::default()
+    };
+    for file in files {
+        match load_file(&file) {
+            Ok(sections) => {
+                report.sections += sections.len();
+                report.questions += sections.iter().map(|s| s.questions.len()).sum::<usize>();
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
+    Ok(report)
+}
+
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), CorpusError> {
     let io = |source| CorpusError::Io {
         path: path.to_path_buf(),

@@ -94,11 +94,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Section, CorpusError> {
     let flush = |current: &mut Vec<&str>, blocks: &mut Vec<Block>| {
         if !current.is_empty() {
             let text = clean_block(current);
-            let italic_lead =
-                text.trim_start().starts_with("*(") || text.trim_start().starts_with("_(");
+            // A designator (`*(i)*`) or a defined term (`*Employer* means`) in italics; bold
+            // (`**(a)**`) is not italics.
+            let lead = text.trim_start();
+            let italic_lead = (lead.starts_with('*') && !lead.starts_with("**"))
+                || (lead.starts_with('_') && !lead.starts_with("__"));
             blocks.push(Block {
                 text: strip_emphasis(&text),
-                italic_lead: italic_lead && !text.starts_with("**"),
+                italic_lead,
             });
             current.clear();
         }

@@ -13,7 +13,8 @@ use super::designator::{self, Scheme, Token};
 pub struct Block {
     /// The text, possibly starting with designators such as `(b)(1)`.
     pub text: String,
-    /// Whether the leading designator was printed in italics.
+    /// Whether the block's leading text was printed in italics: a designator (`*(i)*`), or a
+    /// defined term (`*Employer* means …`).
     pub italic_lead: bool,
 }
 
@@ -46,7 +47,19 @@ fn ends_with_lead_in(text: &str) -> bool {
     t.ends_with(':') || t.ends_with('—') || t.ends_with('–') || t.ends_with("--")
 }
 
+/// Whether an undesignated block opens a definition: its leading term is in italics and the
+/// text defines it (`*Employer* means …`, `*Establishment.* An establishment is …`).
+fn opens_definition(block: &Block) -> bool {
+    let head: String = block.text.chars().take(160).collect();
+    block.italic_lead && (head.contains(" means") || head.contains(" is "))
+}
+
 /// Builds the paragraph list of a section from its blocks, in order.
+///
+/// A definitions section (undesignated definitions from its start: `*Term* means …`) has
+/// no paragraphs of its own: the numbered items inside a definition (`(1) Inclusions`, then
+/// `(i)`) belong to that definition, so they are kept as written under the section, not
+/// read as the section's paragraph (1) or (i).
 pub fn build(scheme: Scheme, blocks: &[Block]) -> Vec<Paragraph> {
     // First pass: every designator, in order, with the text that follows it.
     struct Item {
@@ -57,13 +70,25 @@ pub fn build(scheme: Scheme, blocks: &[Block]) -> Vec<Paragraph> {
     let mut items = Vec::new();
     let mut tokens = Vec::new();
     let mut previous_text = String::new();
+    let mut in_definitions = false;
     for (bi, block) in blocks.iter().enumerate() {
         let (designators, rest) = split_leading(scheme, &block.text, block.italic_lead);
-        if designators.is_empty() {
+        if designators.is_empty()
+            && opens_definition(block)
+            && (in_definitions || tokens.is_empty())
+        {
+            in_definitions = true;
+        }
+        if designators.is_empty() || in_definitions {
+            let text = if designators.is_empty() {
+                rest.clone()
+            } else {
+                block.text.trim().to_string()
+            };
             items.push(Item {
                 block: bi,
                 designator: None,
-                text: rest.clone(),
+                text,
             });
         } else {
             let n = designators.len();
@@ -168,6 +193,43 @@ mod tests {
         assert_eq!(p[1].text, "");
         assert_eq!(p[2].text, "First.");
         assert_eq!(p[5].text, "Flush text.");
+    }
+
+    #[test]
+    fn items_of_a_definition_are_not_the_sections_paragraphs() {
+        let mut b = blocks(&[
+            "Disabling damage means damage which precludes departure.",
+            "(1) Inclusions. Damage that could have been driven.",
+            "(2) Exclusions.",
+            "(i) Damage remedied at the scene.",
+            "(ii) Tire disablement.",
+            "Employer means a person that employs drivers.",
+            "Safety-sensitive function means all time:",
+            "(1) Waiting to be dispatched.",
+        ]);
+        for i in [0, 5, 6] {
+            b[i].italic_lead = true;
+        }
+        let p = build(Scheme::Cfr, &b);
+        assert!(p.iter().all(|p| p.path.is_empty()), "{p:?}");
+        assert_eq!(p.len(), 8);
+        assert_eq!(p[3].text, "(i) Damage remedied at the scene.");
+        assert_eq!(p[5].text, "Employer means a person that employs drivers.");
+    }
+
+    #[test]
+    fn a_definition_inside_a_paragraph_keeps_the_paragraphs_after_it() {
+        let mut b = blocks(&[
+            "(a) General.",
+            "(b) Definitions. In this section:",
+            "Covered employer means an employer with ten employees.",
+            "(c) Next rule.",
+            "(1) Its first item.",
+        ]);
+        b[2].italic_lead = true;
+        let p = build(Scheme::Cfr, &b);
+        let paths: Vec<String> = p.iter().map(|p| p.path.join(".")).collect();
+        assert_eq!(paths, ["a", "b", "b", "c", "c.1"]);
     }
 
     #[test]

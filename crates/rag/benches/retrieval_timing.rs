@@ -77,9 +77,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let report = ingest(&pool, &corpus, &local, &NoProgress).await?;
     println!(
-        "full ingest: {} sections, {} chunks in {:.1} s ({:.1} chunks/s)",
+        "full ingest: {} sections, {} chunks and {} editors' questions in {:.1} s ({:.1} chunks/s)",
         report.sections_written,
         report.chunks_written,
+        report.questions_written,
         started.elapsed().as_secs_f64(),
         report.chunks_written as f64 / started.elapsed().as_secs_f64()
     );
@@ -195,6 +196,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 expand_query: false,
                 vector_scan: *scan,
                 collapse_sections: false,
+                // The chunks' own vectors only: the editors' questions are scanned exactly
+                // whatever the chunk scan, and would fill in what HNSW misses.
+                question_weight: None,
+                question_text_weight: None,
                 ..SearchOptions::default()
             };
             let mut ms = Vec::new();

@@ -124,13 +124,13 @@ fn read_configs(file: &std::path::Path) -> anyhow::Result<Vec<deriq_rag::eval::E
 }
 
 pub async fn retrieval_eval(args: RetrievalEvalArgs) -> anyhow::Result<ExitCode> {
-    let pool = gateway_pool().await?;
-    let embedder = embedder()?;
-    let dir = args.evals.unwrap_or_else(|| project_root().join("evals/retrieval"));
     let configs = match &args.configs {
         Some(file) => read_configs(file)?,
         None => deriq_rag::eval::default_configs(),
     };
+    let pool = gateway_pool().await?;
+    let embedder = embedder()?;
+    let dir = args.evals.unwrap_or_else(|| project_root().join("evals/retrieval"));
     let report = deriq_rag::eval::run_retrieval_eval(&pool, embedder.as_ref(), &dir, &configs).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

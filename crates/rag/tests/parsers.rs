@@ -96,6 +96,33 @@ fn ecfr_title_from_metadata_and_italic_levels() -> Result<(), Box<dyn std::error
     Ok(())
 }
 
+/// In a definitions section, the numbered items under a definition are not paragraphs of the
+/// section: `(i)` after `(2) Exclusions` must not become § 382.107(i), nor the definitions
+/// after it § 382.107(i).
+#[test]
+fn ecfr_definitions_keep_their_items() -> Result<(), Box<dyn std::error::Error>> {
+    let xml = r#"<DIV5 N="382" TYPE="PART" hierarchy_metadata="{&quot;title&quot;:&quot;49&quot;,&quot;part&quot;:&quot;382&quot;,&quot;citation&quot;:&quot;49 CFR Part 382&quot;}">
+ <HEAD>PART 382&#8212;CONTROLLED SUBSTANCES AND ALCOHOL USE AND TESTING</HEAD>
+ <DIV8 N="&#167; 382.107" TYPE="SECTION">
+  <HEAD>&#167; 382.107   Definitions.</HEAD>
+  <P>Words or phrases used in this part are defined in &#167; 40.3 of this title.</P>
+  <P><I>Disabling damage</I> means damage which precludes departure of a motor vehicle.</P>
+  <P>(1) <I>Inclusions.</I> Damage to motor vehicles that could have been driven.</P>
+  <P>(2) <I>Exclusions.</I></P>
+  <P>(i) Damage which can be remedied temporarily at the scene.</P>
+  <P>(ii) Tire disablement without other damage.</P>
+  <P><I>Employer</I> means a person or entity employing one or more employees.</P>
+ </DIV8>
+</DIV5>"#;
+    let sections = ecfr::parse(xml, Path::new("definitions.xml"))?;
+    let s = &sections[0];
+    assert_eq!(s.citation.to_string(), "49 CFR 382.107");
+    assert!(paths(s).iter().all(String::is_empty), "{:?}", paths(s));
+    assert_eq!(s.paragraphs.len(), 7);
+    assert!(s.paragraphs[6].text.starts_with("Employer means"));
+    Ok(())
+}
+
 #[test]
 fn ecfr_without_title_is_an_error() {
     let xml = r#"<DIV5 N="382" TYPE="PART"><DIV8 N="§ 382.101" TYPE="SECTION"><HEAD>§ 382.101 Purpose.</HEAD><P>Text.</P></DIV8></DIV5>"#;

@@ -423,6 +423,37 @@ const REGULATORY_CUES: &[&str] = &[
     "retain",
     "retention",
     "keep records",
+    // How people ask about duties and limits without naming a rule. None of these occurs in
+    // the NL-to-SQL suite's data questions ("do we " and "do i " do: "how many drivers do we
+    // have").
+    "have to",
+    "has to",
+    "do we need",
+    "do i need",
+    "does it need",
+    "recordable?",
+    "count as",
+    "counts as",
+    "considered",
+    "refusal",
+    "allowed",
+    "permitted",
+    "can we ",
+    "can i ",
+    "may we ",
+    "can a ",
+    "can an ",
+    "can the ",
+    "how long do",
+    "how long does",
+    "how fast",
+    "how often do",
+    "how often does",
+    "what happens",
+    "supposed to",
+    "is it legal",
+    "ok to",
+    "okay to",
 ];
 /// Words that make a question about the caller's data.
 const DATA_CUES: &[&str] = &[
@@ -449,12 +480,24 @@ const DATA_CUES: &[&str] = &[
     "expiring",
 ];
 
-/// Whether the question asks about the regulations, the data, or both.
+/// Whether the question asks about the regulations, the data, or both, by its words: a
+/// regulatory cue or a citation (`1904.7(b)(5)(ii)`) makes it regulatory; a data cue, or no
+/// regulatory one, makes it a data question. Words decide only where retrieval runs first:
+/// a question with no regulatory cue that the data side cannot answer still goes to the
+/// regulations ([`Asker::ask`]).
 pub fn classify(question: &str) -> (bool, bool) {
-    let q = format!(" {} ", question.to_lowercase());
-    let regulatory = REGULATORY_CUES.iter().any(|c| q.contains(c));
-    let data = DATA_CUES.iter().any(|c| q.contains(c));
-    (regulatory, data || !regulatory)
+    let regulatory = REGULATORY_CUES.iter().any(|c| contains_cue(question, c))
+        || !deriq_rag::find_citations(question).is_empty();
+    (regulatory, has_data_cue(question) || !regulatory)
+}
+
+/// Whether the question's words ask about the caller's data ("how many", "which ", "our ").
+pub fn has_data_cue(question: &str) -> bool {
+    DATA_CUES.iter().any(|c| contains_cue(question, c))
+}
+
+fn contains_cue(question: &str, cue: &str) -> bool {
+    format!(" {} ", question.to_lowercase()).contains(cue)
 }
 
 impl Asker {
@@ -499,20 +542,8 @@ impl Asker {
         let (regulatory, data) = classify(question);
 
         let mut citations = Vec::new();
-        if regulatory && let Some(r) = &self.retrieval {
-            let t = Instant::now();
-            report(req, Progress::Started(Stage::Retrieval));
-            let search = r
-                .search(question, 5)
-                .instrument(tracing::info_span!("retrieval"));
-            citations = within(Stage::Retrieval, req.timeouts.retrieval, search)
-                .await?
-                .map_err(AskError::Retrieval)?;
-            timings.retrieval = ms(t);
-            report(req, Progress::Finished(Stage::Retrieval, timings.retrieval));
-            if !citations.is_empty() {
-                report(req, Progress::Citations(citations.clone()));
-            }
+        if regulatory {
+            citations = self.retrieve(req, question, &mut timings).await?;
         }
         let mut answer = if regulatory && !data && citations.is_empty() && self.retrieval.is_some()
         {
@@ -542,14 +573,40 @@ impl Asker {
         } else {
             empty_answer(AnswerKind::Regulatory, "offline".into())
         };
+        // No regulatory words, and the data side has no answer: the question may still be
+        // about the rules ("Can a driver who is blind in one eye get a DOT medical card?").
+        // A refusal of a question that asks for data in so many words stands alone.
+        let data_side_failed = answer.kind == AnswerKind::NotUnderstood
+            || (answer.kind == AnswerKind::Refused && !has_data_cue(question));
+        if !regulatory && data_side_failed && self.retrieval.is_some() {
+            citations = self.retrieve(req, question, &mut timings).await?;
+            if citations.is_empty() && answer.kind == AnswerKind::NotUnderstood {
+                answer.answer.push_str(
+                    " The regulations DER IQ holds do not cover it closely enough to answer either.",
+                );
+            }
+        }
         if !citations.is_empty() {
+            // The data side's refusal, kept as a note when the passages answer the question.
+            let mut refusal = None;
             answer.kind = match answer.kind {
                 AnswerKind::Data => AnswerKind::Mixed,
-                AnswerKind::Refused | AnswerKind::NotUnderstood if !data => AnswerKind::Regulatory,
+                // The data side understood nothing: the passages are the answer.
+                AnswerKind::NotUnderstood => AnswerKind::Regulatory,
+                // A question about the rules ("Do we need to keep an OSHA log with 8
+                // people?") is answered from them; the refusal of its data part is noted.
+                AnswerKind::Refused if regulatory || !has_data_cue(question) => {
+                    refusal = Some(std::mem::take(&mut answer.answer));
+                    AnswerKind::Regulatory
+                }
                 k => k,
             };
             if answer.kind == AnswerKind::Regulatory {
                 answer.answer = regulatory_answer(&citations);
+                if let Some(why) = refusal.filter(|w| !w.is_empty()) {
+                    answer.answer.push_str("\n\nYour data was not queried: ");
+                    answer.answer.push_str(&why);
+                }
             }
             answer.citations = citations;
         }
@@ -580,6 +637,33 @@ impl Asker {
                 .max(0.0);
         answer.timings_ms = timings;
         Ok(answer)
+    }
+
+    /// The regulatory passages for `question` above the "not covered" threshold, reported as
+    /// a stage of their own.
+    async fn retrieve(
+        &self,
+        req: &AskRequest,
+        question: &str,
+        timings: &mut Timings,
+    ) -> Result<Vec<Citation>, AskError> {
+        let Some(r) = &self.retrieval else {
+            return Ok(Vec::new());
+        };
+        let t = Instant::now();
+        report(req, Progress::Started(Stage::Retrieval));
+        let search = r
+            .search(question, 5)
+            .instrument(tracing::info_span!("retrieval"));
+        let citations = within(Stage::Retrieval, req.timeouts.retrieval, search)
+            .await?
+            .map_err(AskError::Retrieval)?;
+        timings.retrieval += ms(t);
+        report(req, Progress::Finished(Stage::Retrieval, timings.retrieval));
+        if !citations.is_empty() {
+            report(req, Progress::Citations(citations.clone()));
+        }
+        Ok(citations)
     }
 
     /// The guard's decision on `sql` for a caller, from the cache when there is one (the

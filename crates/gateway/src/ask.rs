@@ -575,10 +575,13 @@ impl Asker {
         };
         // No regulatory words, and the data side has no answer: the question may still be
         // about the rules ("Can a driver who is blind in one eye get a DOT medical card?").
-        // A refusal of a question that asks for data in so many words stands alone.
-        let data_side_failed = answer.kind == AnswerKind::NotUnderstood
-            || (answer.kind == AnswerKind::Refused && !has_data_cue(question));
-        if !regulatory && data_side_failed && self.retrieval.is_some() {
+        // Only a question put as one, with no data words: a request ("Delete all positive
+        // drug tests", "Training certificates by type") or a data question the drafter could
+        // not map ("How many parking tickets did drivers get?") keeps its own answer.
+        let data_side_failed =
+            matches!(answer.kind, AnswerKind::NotUnderstood | AnswerKind::Refused);
+        let asked_as_a_question = question.trim_end().ends_with('?') && !has_data_cue(question);
+        if !regulatory && data_side_failed && asked_as_a_question && self.retrieval.is_some() {
             citations = self.retrieve(req, question, &mut timings).await?;
             if citations.is_empty() && answer.kind == AnswerKind::NotUnderstood {
                 answer.answer.push_str(

@@ -59,10 +59,15 @@ async fn questions_without_regulatory_words_that_the_data_cannot_answer_reach_th
     assert!(a.citations.is_empty(), "{:?}", a.citations);
 
     // Neither the data nor the regulations: the answer says so for both.
-    let a = asker.ask(&AskRequest::new(der.clone(), "weather in Houston")).await.unwrap();
+    let a = asker.ask(&AskRequest::new(der.clone(), "What's the weather in Houston?")).await.unwrap();
     assert_eq!(a.kind, AnswerKind::NotUnderstood, "{}", a.answer);
     assert!(a.citations.is_empty(), "{:?}", a.citations);
     assert!(a.answer.contains("do not cover it"), "{}", a.answer);
+
+    // A request is not a question about the rules, whatever passages resemble it.
+    let a = asker.ask(&AskRequest::new(der.clone(), "Delete all positive drug tests")).await.unwrap();
+    assert_ne!(a.kind, AnswerKind::Regulatory, "{}", a.answer);
+    assert!(a.citations.is_empty(), "{:?}", a.citations);
 
     app.cleanup().await;
 }

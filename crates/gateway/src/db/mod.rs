@@ -98,7 +98,7 @@ impl Endpoints {
                 dev_jwt_secret: None,
             });
         }
-        let s = Secrets::load_or_create(&config.data_dir)?;
+        let s = Secrets::load(&config.data_dir)?;
         let local = |port: u16| PgConnectOptions::new().host("127.0.0.1").port(port).database(embedded::DATABASE);
         let replicas = if config.replica_urls.is_empty() {
             vec![local(config.replica_port)]
@@ -176,6 +176,10 @@ pub async fn install_scope_key(admin: &PgPool, key: &ScopeKey) -> Result<(), DbE
 /// `deriq db up` for the embedded cluster: create (first time) and start the primary and
 /// the replica, create the database, migrate, configure. Idempotent.
 pub async fn up(config: &Config, progress: &dyn Fn(&str)) -> Result<Endpoints, DbError> {
+    if config.is_embedded() {
+        // The first `db up` makes the secrets; every other command only reads them.
+        Secrets::load_or_create(&config.data_dir)?;
+    }
     let endpoints = Endpoints::resolve(config)?;
     if !config.is_embedded() {
         progress("using DATABASE_URL: running migrations on the primary");

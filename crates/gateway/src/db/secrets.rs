@@ -24,6 +24,11 @@ pub struct Secrets {
 /// The secrets file cannot be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
+    #[error(
+        "no embedded database is set up under {}: run `deriq db up` in the project folder, or set DERIQ_HOME to the project folder (DERIQ_DATA_DIR to its .deriq, or DATABASE_URL for another server)",
+        .data_dir.display()
+    )]
+    NotSetUp { data_dir: PathBuf },
     #[error("cannot {action} {path}: {source}")]
     Io { action: &'static str, path: PathBuf, source: std::io::Error },
     #[error("{path} is damaged ({message}); remove it with `deriq db reset`")]
@@ -63,9 +68,13 @@ impl Secrets {
         Ok(s)
     }
 
-    /// Loads existing secrets.
+    /// Loads existing secrets; none yet is [`SecretsError::NotSetUp`] (only `deriq db up`
+    /// creates them, so a command run outside the project leaves nothing behind).
     pub fn load(data_dir: &Path) -> Result<Self, SecretsError> {
         let path = Self::path(data_dir);
+        if !path.exists() {
+            return Err(SecretsError::NotSetUp { data_dir: data_dir.to_path_buf() });
+        }
         let text = std::fs::read_to_string(&path).map_err(|source| SecretsError::Io { action: "read", path: path.clone(), source })?;
         toml::from_str(&text).map_err(|e| SecretsError::Damaged { path, message: e.to_string() })
     }
@@ -76,4 +85,21 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loading_where_nothing_is_set_up_says_how_to_set_it_up_and_creates_nothing() {
+        let dir = std::env::temp_dir().join(format!("deriq-no-secrets-{}", random_hex(8)));
+        let err = Secrets::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("deriq db up") && err.contains("DERIQ_HOME"), "{err}");
+        assert!(!dir.exists(), "loading created {}", dir.display());
+        let created = Secrets::load_or_create(&dir).unwrap();
+        assert_eq!(Secrets::load(&dir).unwrap().scope_key, created.scope_key);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

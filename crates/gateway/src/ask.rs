@@ -486,18 +486,25 @@ const DATA_CUES: &[&str] = &[
 /// a question with no regulatory cue that the data side cannot answer still goes to the
 /// regulations ([`Asker::ask`]).
 pub fn classify(question: &str) -> (bool, bool) {
-    let regulatory = REGULATORY_CUES.iter().any(|c| contains_cue(question, c))
+    let words = cue_text(question);
+    let regulatory = any_cue(&words, REGULATORY_CUES)
         || !deriq_rag::find_citations(question).is_empty();
-    (regulatory, has_data_cue(question) || !regulatory)
+    (regulatory, any_cue(&words, DATA_CUES) || !regulatory)
 }
 
 /// Whether the question's words ask about the caller's data ("how many", "which ", "our ").
 pub fn has_data_cue(question: &str) -> bool {
-    DATA_CUES.iter().any(|c| contains_cue(question, c))
+    any_cue(&cue_text(question), DATA_CUES)
 }
 
-fn contains_cue(question: &str, cue: &str) -> bool {
-    format!(" {} ", question.to_lowercase()).contains(cue)
+/// The question as the cues are matched against: lower case, padded with a space each side
+/// so that cues such as "which " match at either end.
+fn cue_text(question: &str) -> String {
+    format!(" {} ", question.to_lowercase())
+}
+
+fn any_cue(words: &str, cues: &[&str]) -> bool {
+    cues.iter().any(|c| words.contains(c))
 }
 
 impl Asker {
@@ -540,6 +547,7 @@ impl Asker {
             .cloned()
             .ok_or(AskError::DrafterUnavailable(kind))?;
         let (regulatory, data) = classify(question);
+        let data_words = has_data_cue(question);
 
         let mut citations = Vec::new();
         if regulatory {
@@ -580,7 +588,7 @@ impl Asker {
         // not map ("How many parking tickets did drivers get?") keeps its own answer.
         let data_side_failed =
             matches!(answer.kind, AnswerKind::NotUnderstood | AnswerKind::Refused);
-        let asked_as_a_question = question.trim_end().ends_with('?') && !has_data_cue(question);
+        let asked_as_a_question = question.trim_end().ends_with('?') && !data_words;
         if !regulatory && data_side_failed && asked_as_a_question && self.retrieval.is_some() {
             citations = self.retrieve(req, question, &mut timings).await?;
             if citations.is_empty() && answer.kind == AnswerKind::NotUnderstood {
@@ -598,7 +606,7 @@ impl Asker {
                 AnswerKind::NotUnderstood => AnswerKind::Regulatory,
                 // A question about the rules ("Do we need to keep an OSHA log with 8
                 // people?") is answered from them; the refusal of its data part is noted.
-                AnswerKind::Refused if regulatory || !has_data_cue(question) => {
+                AnswerKind::Refused if regulatory || !data_words => {
                     refusal = Some(std::mem::take(&mut answer.answer));
                     AnswerKind::Regulatory
                 }

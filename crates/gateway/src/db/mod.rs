@@ -176,18 +176,15 @@ pub async fn install_scope_key(admin: &PgPool, key: &ScopeKey) -> Result<(), DbE
 /// `deriq db up` for the embedded cluster: create (first time) and start the primary and
 /// the replica, create the database, migrate, configure. Idempotent.
 pub async fn up(config: &Config, progress: &dyn Fn(&str)) -> Result<Endpoints, DbError> {
-    if config.is_embedded() {
-        // The first `db up` makes the secrets; every other command only reads them.
-        Secrets::load_or_create(&config.data_dir)?;
-    }
+    // The first `db up` makes the embedded secrets; every other command only reads them.
+    let secrets = config.is_embedded().then(|| Secrets::load_or_create(&config.data_dir)).transpose()?;
     let endpoints = Endpoints::resolve(config)?;
-    if !config.is_embedded() {
+    let Some(secrets) = secrets else {
         progress("using DATABASE_URL: running migrations on the primary");
         let admin = pool("primary", endpoints.admin.clone(), 2).await?;
         migrate_and_configure(&admin, &endpoints, None).await?;
         return Ok(endpoints);
-    }
-    let secrets = Secrets::load_or_create(&config.data_dir)?;
+    };
     let cluster = Cluster::new(&config.data_dir, &config.tools_dir, config.primary_port, config.replica_port);
     cluster.check_installed()?;
     cluster.prepare_os()?;

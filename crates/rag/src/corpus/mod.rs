@@ -94,11 +94,8 @@ impl Section {
 /// Loads every section under `path`: a Markdown file, an XML file (eCFR or USLM, told
 /// apart by their root elements), or a folder searched recursively, in sorted order.
 pub fn load_path(path: &Path) -> Result<Vec<Section>, CorpusError> {
-    let mut files = Vec::new();
-    collect_files(path, &mut files)?;
-    files.sort();
     let mut sections = Vec::new();
-    for file in files {
+    for file in corpus_files(path)? {
         sections.extend(load_file(&file)?);
     }
     Ok(sections)
@@ -122,9 +119,7 @@ pub struct CheckReport {
 /// questions) without a database, collecting the errors instead of stopping at the first.
 /// An unreadable folder is the only error returned directly.
 pub fn check_path(path: &Path) -> Result<CheckReport, CorpusError> {
-    let mut files = Vec::new();
-    collect_files(path, &mut files)?;
-    files.sort();
+    let files = corpus_files(path)?;
     let mut report = CheckReport {
         files: files.len(),
         ..CheckReport::default()
@@ -139,6 +134,14 @@ pub fn check_path(path: &Path) -> Result<CheckReport, CorpusError> {
         }
     }
     Ok(report)
+}
+
+/// The corpus files under `path` (itself, if a file), in sorted order.
+fn corpus_files(path: &Path) -> Result<Vec<PathBuf>, CorpusError> {
+    let mut files = Vec::new();
+    collect_files(path, &mut files)?;
+    files.sort();
+    Ok(files)
 }
 
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), CorpusError> {

@@ -166,11 +166,17 @@ mod tests {
     use super::*;
 
     fn blocks(texts: &[&str]) -> Vec<Block> {
+        italic_blocks(texts, &[])
+    }
+
+    /// Blocks whose leading text is in italics at the given indices.
+    fn italic_blocks(texts: &[&str], italic: &[usize]) -> Vec<Block> {
         texts
             .iter()
-            .map(|t| Block {
+            .enumerate()
+            .map(|(i, t)| Block {
                 text: t.to_string(),
-                italic_lead: false,
+                italic_lead: italic.contains(&i),
             })
             .collect()
     }
@@ -197,19 +203,19 @@ mod tests {
 
     #[test]
     fn items_of_a_definition_are_not_the_sections_paragraphs() {
-        let mut b = blocks(&[
-            "Disabling damage means damage which precludes departure.",
-            "(1) Inclusions. Damage that could have been driven.",
-            "(2) Exclusions.",
-            "(i) Damage remedied at the scene.",
-            "(ii) Tire disablement.",
-            "Employer means a person that employs drivers.",
-            "Safety-sensitive function means all time:",
-            "(1) Waiting to be dispatched.",
-        ]);
-        for i in [0, 5, 6] {
-            b[i].italic_lead = true;
-        }
+        let b = italic_blocks(
+            &[
+                "Disabling damage means damage which precludes departure.",
+                "(1) Inclusions. Damage that could have been driven.",
+                "(2) Exclusions.",
+                "(i) Damage remedied at the scene.",
+                "(ii) Tire disablement.",
+                "Employer means a person that employs drivers.",
+                "Safety-sensitive function means all time:",
+                "(1) Waiting to be dispatched.",
+            ],
+            &[0, 5, 6],
+        );
         let p = build(Scheme::Cfr, &b);
         assert!(p.iter().all(|p| p.path.is_empty()), "{p:?}");
         assert_eq!(p.len(), 8);
@@ -219,14 +225,16 @@ mod tests {
 
     #[test]
     fn a_definition_inside_a_paragraph_keeps_the_paragraphs_after_it() {
-        let mut b = blocks(&[
-            "(a) General.",
-            "(b) Definitions. In this section:",
-            "Covered employer means an employer with ten employees.",
-            "(c) Next rule.",
-            "(1) Its first item.",
-        ]);
-        b[2].italic_lead = true;
+        let b = italic_blocks(
+            &[
+                "(a) General.",
+                "(b) Definitions. In this section:",
+                "Covered employer means an employer with ten employees.",
+                "(c) Next rule.",
+                "(1) Its first item.",
+            ],
+            &[2],
+        );
         let p = build(Scheme::Cfr, &b);
         let paths: Vec<String> = p.iter().map(|p| p.path.join(".")).collect();
         assert_eq!(paths, ["a", "b", "b", "c", "c.1"]);
